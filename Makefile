@@ -1,0 +1,51 @@
+# The one entry point: `make run` serves the sample site's search, `make test` runs every test.
+
+PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8080
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX := var/index
+CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
+
+.PHONY: run test index corpus lint clean
+
+run: $(INDEX)/CURRENT
+	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+# Rebuilt when missing or older than any corpus file.
+$(INDEX)/CURRENT: $(VENV)/.installed $(CORPUS_FILES)
+	$(BIN)/blmk-index build --corpus corpus --index $(INDEX)
+
+index: $(VENV)/.installed
+	$(BIN)/blmk-index build --corpus corpus --index $(INDEX)
+
+# Regenerates corpus/ from corpus-src/ (needs the dev extra: fpdf2).
+corpus: $(VENV)/.installed-dev
+	$(BIN)/python tools/make_corpus.py
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: setup.cfg pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,40 @@
+"""Indexer settings: documented defaults, overridable from the environment.
+
+| variable             | default                                        |
+| -------------------- | ---------------------------------------------- |
+| BLMK_CORPUS          | corpus                                         |
+| BLMK_INDEX_DIR       | var/index                                      |
+| BLMK_BASE_URL        | https://www.blmkhealthandcarepartnership.org   |
+| BLMK_MAX_FILE_MB     | 50                                             |
+| BLMK_KEEP_VERSIONS   | 3                                              |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(slots=True, kw_only=True)
+class IndexerSettings:
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("var/index")
+    # Used for a document's URL when the file declares no canonical URL of its own.
+    base_url: str = "https://www.blmkhealthandcarepartnership.org"
+    max_file_bytes: int = 50 * 1024 * 1024
+    # Published index versions kept on disk, the current one included.
+    keep_versions: int = 3
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
+            index_dir=Path(env.get("BLMK_INDEX_DIR", defaults.index_dir)),
+            base_url=env.get("BLMK_BASE_URL", defaults.base_url).rstrip("/"),
+            max_file_bytes=int(float(env.get("BLMK_MAX_FILE_MB", 50)) * 1024 * 1024),
+            keep_versions=max(1, int(env.get("BLMK_KEEP_VERSIONS", defaults.keep_versions))),
+        )

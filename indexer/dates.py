@@ -1,0 +1,70 @@
+"""Reading publication dates written the ways web pages and PDFs write them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DAY_MONTH_YEAR = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH})\.?,?\s+(\d{{4}})\b", re.I
+)
+_MONTH_DAY_YEAR = re.compile(
+    rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I
+)
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_iso_date(value: str | None) -> date | None:
+    """``2025-08-19`` or any ISO 8601 timestamp starting with one."""
+    match = _ISO.search(value or "")
+    if not match:
+        return None
+    return _safe_date(*(int(part) for part in match.groups()))
+
+
+def find_written_date(text: str) -> date | None:
+    """The first date written out in words: "22 August 2025", "Aug 22, 2025"."""
+    if match := _DAY_MONTH_YEAR.search(text):
+        day, month, year = match.groups()
+        return _safe_date(int(year), _MONTHS[month.lower()], int(day))
+    if match := _MONTH_DAY_YEAR.search(text):
+        month, day, year = match.groups()
+        return _safe_date(int(year), _MONTHS[month.lower()], int(day))
+    return None
+
+
+def as_date(value: object) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None

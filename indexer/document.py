@@ -1,0 +1,49 @@
+"""The one record every extractor produces and the index writer consumes."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+DocType = Literal["news", "page", "case-study", "document"]
+Scope = Literal["local", "national"]
+
+DOC_TYPES: tuple[str, ...] = ("news", "page", "case-study", "document")
+SCOPES: tuple[str, ...] = ("local", "national")
+
+
+@dataclass(slots=True, kw_only=True)
+class Page:
+    """One page of a paginated source (a PDF); HTML documents have none."""
+
+    number: int
+    text: str
+
+
+@dataclass(slots=True, kw_only=True)
+class Document:
+    """What the indexer read from one source file, before it is written to the index."""
+
+    id: str
+    path: str
+    url: str
+    type: DocType
+    title: str
+    summary: str = ""
+    body: str = ""
+    date: date | None = None
+    topics: list[str] = field(default_factory=list)
+    scope: Scope | None = None
+    pages: list[Page] = field(default_factory=list)
+    content_hash: str = ""
+
+    @property
+    def year(self) -> str | None:
+        return str(self.date.year) if self.date else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``blmk-index extract`` prints: plain JSON types only."""
+        data = asdict(self)
+        data["date"] = self.date.isoformat() if self.date else None
+        return data

@@ -1,0 +1,101 @@
+"""From a file on disk to a ``Document``: reads the bytes once, then hands them to the
+extractor for what the file really is (its content decides, not only its name)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from urllib.parse import quote
+
+from indexer.config import IndexerSettings
+from indexer.document import Document
+from indexer.errors import UnreadableFile, UnsupportedFile
+from indexer.extract.html import extract_html
+from indexer.extract.layout import facets_from_path
+from indexer.extract.pdf import extract_pdf
+from indexer.text import shorten
+
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+PDF_SUFFIXES = frozenset({".pdf"})
+SOURCE_SUFFIXES = HTML_SUFFIXES | PDF_SUFFIXES
+
+
+def relative_id(path: Path, corpus_dir: Path | None) -> str:
+    """The corpus-relative path with forward slashes; the file name alone outside a corpus."""
+    if corpus_dir is not None:
+        try:
+            return path.resolve().relative_to(corpus_dir.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def read_source(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            megabytes, limit = size / 1_048_576, max_bytes / 1_048_576
+            raise UnreadableFile(f"too large: {megabytes:.1f} MB is over the {limit:.0f} MB limit")
+        return path.read_bytes()
+    except FileNotFoundError as error:
+        raise UnreadableFile("not found: no such file") from error
+    except IsADirectoryError as error:
+        raise UnreadableFile("not a file: this is a folder") from error
+    except PermissionError as error:
+        raise UnreadableFile("unreadable: permission denied") from error
+
+
+def _sniff(data: bytes) -> str:
+    head = data[:1024].lstrip(b"\xef\xbb\xbf\r\n\t ")
+    if head.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if b"\x00" in data[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary"
+    return "text"
+
+
+def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None = None) -> Document:
+    """Reads one source file; raises an ``ExtractionError`` saying why it cannot be indexed."""
+    suffix = path.suffix.lower()
+    if suffix not in SOURCE_SUFFIXES:
+        raise UnsupportedFile(f"unsupported: {suffix or 'no'} extension (HTML and PDF only)")
+    data = read_source(path, settings.max_file_bytes)
+    kind = _sniff(data)
+    doc_id = relative_id(path, corpus_dir)
+    folders = facets_from_path(doc_id)
+    common = {
+        "id": doc_id,
+        "path": doc_id,
+        "url": f"{settings.base_url}/{quote(doc_id)}",
+        "content_hash": hashlib.sha256(data).hexdigest(),
+        "scope": folders.scope,
+    }
+    if suffix in PDF_SUFFIXES:
+        if kind != "pdf":
+            raise UnsupportedFile("not a PDF: the file has a .pdf name but no PDF header")
+        pdf = extract_pdf(data)
+        body = "\n\n".join(page.text for page in pdf.pages)
+        return Document(
+            **common,
+            type=folders.type or "document",
+            title=pdf.title or path.stem.replace("_", " ").replace("-", " ").strip(),
+            summary=pdf.summary or shorten(body),
+            body=body,
+            date=pdf.date,
+            topics=folders.topics,
+            pages=pdf.pages,
+        )
+    if kind != "text":
+        raise UnsupportedFile(f"not HTML: the file has a {suffix} name but holds {kind} data")
+    html = extract_html(data)
+    if html.canonical_url:
+        common["url"] = html.canonical_url
+    return Document(
+        **common,
+        type=folders.type or ("news" if html.is_article else "page"),
+        title=html.title,
+        summary=html.summary,
+        body=html.body,
+        date=html.date,
+        topics=list(dict.fromkeys([*folders.topics, *html.topics])),
+    )

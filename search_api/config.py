@@ -1,0 +1,38 @@
+"""Service settings: documented defaults, overridable from the environment.
+
+| variable              | default    | meaning                                          |
+| --------------------- | ---------- | ------------------------------------------------ |
+| BLMK_INDEX_DIR        | var/index  | index root written by ``blmk-index build``       |
+| BLMK_HOST             | 127.0.0.1  | address ``blmk-serve`` listens on                |
+| BLMK_PORT             | 8080       | port ``blmk-serve`` listens on                   |
+| BLMK_THREADS          | 4          | waitress worker threads                          |
+| BLMK_REFRESH_SECONDS  | 2          | how often the published index version is checked |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(slots=True, kw_only=True)
+class Settings:
+    index_dir: Path = Path("var/index")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    threads: int = 4
+    refresh_seconds: float = 2.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        return cls(
+            index_dir=Path(env.get("BLMK_INDEX_DIR", defaults.index_dir)),
+            host=env.get("BLMK_HOST", defaults.host),
+            port=int(env.get("BLMK_PORT", defaults.port)),
+            threads=int(env.get("BLMK_THREADS", defaults.threads)),
+            refresh_seconds=float(env.get("BLMK_REFRESH_SECONDS", defaults.refresh_seconds)),
+        )

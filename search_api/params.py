@@ -1,0 +1,65 @@
+"""Reading the query string of ``GET /search`` into a ``SearchRequest``, or a 400."""
+
+from __future__ import annotations
+
+import re
+
+import falcon
+
+from indexer.document import DOC_TYPES, SCOPES
+from indexer.schema import FACET_FIELDS
+from search_api.errors import invalid_parameter
+from search_api.search import SORTS, SearchRequest
+
+MAX_PER_PAGE = 50
+MAX_QUERY_CHARS = 500
+MAX_FILTER_CHARS = 100
+# Allowed values of a filter, where the set is known in advance.
+FILTER_CHOICES: dict[str, tuple[str, ...]] = {"type": DOC_TYPES, "scope": SCOPES}
+FILTER_PATTERNS: dict[str, re.Pattern[str]] = {"year": re.compile(r"^\d{4}$")}
+
+
+def _int_param(req: falcon.Request, name: str, default: int, low: int, high: int | None) -> int:
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return default
+    if not re.fullmatch(r"[+-]?\d{1,9}", raw.strip()):
+        raise invalid_parameter(name, f"must be a whole number, not {raw[:20]!r}")
+    value = int(raw)
+    if value < low or (high is not None and value > high):
+        limit = f"from {low} to {high}" if high is not None else f"{low} or more"
+        raise invalid_parameter(name, f"must be {limit}, not {value}")
+    return value
+
+
+def _filter_values(req: falcon.Request, name: str) -> tuple[str, ...]:
+    values = []
+    for raw in req.get_param_as_list(name) or []:
+        value = raw.strip()
+        if not value:
+            continue
+        if len(value) > MAX_FILTER_CHARS:
+            raise invalid_parameter(name, f"a value may be at most {MAX_FILTER_CHARS} characters")
+        if name in FILTER_CHOICES and value not in FILTER_CHOICES[name]:
+            allowed = ", ".join(FILTER_CHOICES[name])
+            raise invalid_parameter(name, f"{value!r} is not one of: {allowed}")
+        if name in FILTER_PATTERNS and not FILTER_PATTERNS[name].match(value):
+            raise invalid_parameter(name, f"{value!r} is not a four-digit year")
+        values.append(value)
+    return tuple(dict.fromkeys(values))
+
+
+def parse_search_request(req: falcon.Request) -> SearchRequest:
+    q = req.get_param("q") or ""
+    if len(q) > MAX_QUERY_CHARS:
+        raise invalid_parameter("q", f"a query may be at most {MAX_QUERY_CHARS} characters")
+    sort = req.get_param("sort") or "relevance"
+    if sort not in SORTS:
+        raise invalid_parameter("sort", f"{sort[:20]!r} is not one of: {', '.join(SORTS)}")
+    return SearchRequest(
+        q=q.strip(),
+        filters={name: _filter_values(req, name) for name in FACET_FIELDS},
+        sort=sort,
+        page=_int_param(req, "page", 1, low=1, high=None),
+        per_page=_int_param(req, "per_page", 10, low=1, high=MAX_PER_PAGE),
+    )

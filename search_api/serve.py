@@ -1,0 +1,49 @@
+"""``blmk-serve``: serve the search API with waitress.
+
+blmk-serve [--index DIR] [--host HOST] [--port PORT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import waitress
+
+from search_api.app import get_app
+from search_api.config import Settings
+from search_api.search import IndexUnavailable
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="blmk-serve", description="Serve the search API.")
+    parser.add_argument(
+        "--index", type=Path, default=settings.index_dir, help="index root folder (BLMK_INDEX_DIR)"
+    )
+    parser.add_argument("--host", default=settings.host, help="address to listen on (BLMK_HOST)")
+    parser.add_argument("--port", type=int, default=settings.port, help="port (BLMK_PORT)")
+    args = parser.parse_args(argv)
+    settings.index_dir, settings.host, settings.port = args.index, args.host, args.port
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app = get_app(settings)
+    except IndexUnavailable as error:
+        print(f"blmk-serve: {error}", file=sys.stderr)
+        return 2
+    # Stop as cleanly on SIGTERM (service managers, test harnesses) as on Ctrl+C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}", flush=True)
+    waitress.serve(
+        app, host=settings.host, port=settings.port, threads=settings.threads, ident="blmk-search"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

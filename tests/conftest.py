@@ -1,0 +1,65 @@
+"""Shared fixtures: the sample corpus built once into a real index, and the app over it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import falcon.testing
+import pytest
+
+from indexer.build import BuildReport, build_index
+from indexer.config import IndexerSettings
+from search_api.app import create_app
+from search_api.search import SearchService
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO / "corpus"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_data(name: str) -> Path:
+    """A folder of ../shared/data, or a skip saying why the test cannot run."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"shared test data not found at {path} (it sits beside the checkout in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory) -> IndexerSettings:
+    return IndexerSettings(corpus_dir=CORPUS, index_dir=tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="session")
+def corpus_build(corpus_settings: IndexerSettings) -> BuildReport:
+    return build_index(corpus_settings)
+
+
+@pytest.fixture(scope="session")
+def service(corpus_settings: IndexerSettings, corpus_build: BuildReport) -> SearchService:
+    return SearchService(corpus_settings.index_dir)
+
+
+@pytest.fixture(scope="session")
+def client(service: SearchService) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(create_app(service))
+
+
+def write_corpus(root: Path, files: dict[str, str | bytes]) -> Path:
+    """A small corpus of hand-made files, for tests that need particular content."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+    return root
+
+
+def html_page(title: str, body: str, head: str = "") -> str:
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><title>{title} | BLMK ICS</title>{head}</head>"
+        f"<body><nav><ul><li>Home</li><li>News</li></ul></nav><main><h1>{title}</h1>{body}"
+        "</main><footer>Copyright footer text</footer></body></html>"
+    )

@@ -1,0 +1,96 @@
+"""The HTTP API through Falcon's test client: response shapes and the one error shape."""
+
+from __future__ import annotations
+
+import falcon.testing
+import pytest
+
+
+def test_search_response_shape(client: falcon.testing.TestClient) -> None:
+    response = client.simulate_get("/search", params={"q": "waiting lists", "per_page": "3"})
+    assert response.status_code == 200
+    body = response.json
+    assert set(body) == {"query", "total", "page", "per_page", "results", "facets", "took_ms"}
+    assert (body["query"], body["page"], body["per_page"]) == ("waiting lists", 1, 3)
+    assert len(body["results"]) == 3 and body["total"] >= 3
+    assert set(body["results"][0]) == {
+        "id",
+        "url",
+        "title",
+        "type",
+        "date",
+        "snippet",
+        "score",
+        "topics",
+        "scope",
+    }
+    assert set(body["facets"]) == {"type", "year", "topic", "scope"}
+    assert set(body["facets"]["type"][0]) == {"value", "count", "selected"}
+
+
+def test_repeated_filters_narrow_results(client: falcon.testing.TestClient) -> None:
+    response = client.simulate_get("/search", query_string="type=case-study&scope=local")
+    results = response.json["results"]
+    assert response.json["total"] == len(results) == 6
+    assert {(r["type"], r["scope"]) for r in results} == {("case-study", "local")}
+
+
+@pytest.mark.parametrize(
+    ("query_string", "parameter"),
+    [
+        ("q=x&per_page=500", "per_page"),
+        ("per_page=0", "per_page"),
+        ("page=0", "page"),
+        ("page=two", "page"),
+        ("page=1.5", "page"),
+        ("sort=relevant", "sort"),
+        ("type=blog", "type"),
+        ("scope=regional", "scope"),
+        ("year=last", "year"),
+        ("topic=" + "x" * 101, "topic"),
+        ("q=" + "word " * 101, "q"),
+    ],
+    ids=lambda value: value[:30],
+)
+def test_bad_parameters_get_a_400_json_error(
+    client: falcon.testing.TestClient, query_string: str, parameter: str
+) -> None:
+    response = client.simulate_get("/search", query_string=query_string)
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json["error"]["code"] == "invalid_parameter"
+    assert response.json["error"]["message"].startswith(parameter)
+
+
+def test_documents_by_id_including_slashes(client: falcon.testing.TestClient) -> None:
+    response = client.simulate_get("/documents/documents/draft-green-plan-2025.pdf")
+    assert response.status_code == 200
+    document = response.json
+    assert document["type"] == "document" and document["page_count"] >= 10
+    assert document["date"] == "2025-03-12" and len(document["content_hash"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/documents/news/no-such-page.html", 404, "document_not_found"),
+        ("GET", "/no-such-route", 404, "not_found"),
+        ("POST", "/search", 405, "method_not_allowed"),
+        ("DELETE", "/health", 405, "method_not_allowed"),
+    ],
+)
+def test_errors_share_one_shape(
+    client: falcon.testing.TestClient, method: str, path: str, status: int, code: str
+) -> None:
+    response = client.simulate_request(method, path)
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+
+
+def test_health(client: falcon.testing.TestClient, corpus_build) -> None:
+    body = client.simulate_get("/health").json
+    assert body["status"] == "ok"
+    assert body["documents"] == corpus_build.indexed
+    assert body["index_version"] == corpus_build.version
+    assert body["built_at"]

@@ -1,0 +1,154 @@
+"""The installed commands as a user runs them: blmk-index, then blmk-serve answering HTTP."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("served-index")
+    done = subprocess.run(
+        [BIN / "blmk-index", "build", "--corpus", CORPUS, "--index", index],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Indexed 68 documents" in done.stdout and "skipped 0 files" in done.stdout
+    return index
+
+
+@pytest.fixture(scope="module")
+def server(index_dir: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [BIN / "blmk-serve", "--index", index_dir, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get_json(f"{base}/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"blmk-serve did not start: {process.communicate()[0]}")
+        time.sleep(0.1)
+    yield base
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=10)[0]
+    assert process.returncode == 0, output
+
+
+def test_search_over_http(server: str) -> None:
+    status, body = get_json(f"{server}/search?q=green+plan")
+    assert status == 200
+    top = body["results"][:3]
+    assert top[0]["title"] == "Our Green Plan"
+    assert any(hit["type"] == "document" for hit in top)
+    assert {f["value"] for f in body["facets"]["type"]} >= {"page", "document", "news"}
+
+
+def test_too_many_per_page_over_http(server: str) -> None:
+    status, body = get_json(f"{server}/search?q=x&per_page=500")
+    assert status == 400
+    assert body["error"]["code"] == "invalid_parameter"
+
+
+def test_serve_refuses_to_start_without_an_index(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [BIN / "blmk-serve", "--index", tmp_path, "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "run 'blmk-index build' first" in done.stderr
+
+
+def test_extract_prints_one_json_line_per_file(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.pdf"
+    page = CORPUS / "pages" / "green-plan.html"
+    done = subprocess.run(
+        [BIN / "blmk-index", "extract", page, missing, CORPUS / "case-studies" / "national"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=CORPUS.parent,
+    )
+    assert done.returncode == 0
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 2 + 6
+    first, second = records[:2]
+    assert first["ok"] and first["type"] == "page" and first["title"] == "Our Green Plan"
+    assert set(first) == {
+        "path",
+        "ok",
+        "type",
+        "title",
+        "date",
+        "summary",
+        "body",
+        "url",
+        "topics",
+        "scope",
+        "pages",
+    }
+    assert second == {
+        "path": str(missing),
+        "ok": False,
+        "error": {"code": "unreadable", "message": "not found: no such file"},
+    }
+    pdfs = records[2:]
+    assert all(r["ok"] and r["type"] == "case-study" and r["scope"] == "national" for r in pdfs)
+    assert all(r["pages"][0]["number"] == 1 for r in pdfs)
+
+
+def test_build_fails_clearly_on_a_missing_corpus(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [BIN / "blmk-index", "build", "--corpus", tmp_path / "nowhere", "--index", tmp_path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "corpus folder not found" in done.stderr

@@ -1,0 +1,121 @@
+"""Search over the sample corpus: ranking, filters, facets, sorting, paging, snippets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.config import IndexerSettings
+from search_api.search import SearchRequest, SearchService
+from tests.conftest import html_page, write_corpus
+
+
+def search(service: SearchService, **kwargs) -> dict:
+    return service.search(SearchRequest(**kwargs))
+
+
+def test_green_plan_finds_the_page_and_documents_first(service: SearchService) -> None:
+    top = search(service, q="green plan")["results"][:3]
+    assert top[0]["id"] == "pages/green-plan.html"
+    assert any(hit["type"] == "document" for hit in top[1:])
+    assert all("green plan" in hit["title"].lower() for hit in top)
+
+
+def test_a_small_page_ranks_like_a_large_one(service: SearchService) -> None:
+    """Top hits must not depend on how many are asked for (Whoosh's top-N shortcut did)."""
+    full = [hit["id"] for hit in search(service, q="green plan", per_page=50)["results"]]
+    for per_page in (1, 3, 4):
+        page = search(service, q="green plan", per_page=per_page)["results"]
+        assert [hit["id"] for hit in page] == full[:per_page]
+
+
+def test_pages_continue_one_another(service: SearchService) -> None:
+    everything = [h["id"] for h in search(service, q="vaccination", per_page=50)["results"]]
+    pages = [search(service, q="vaccination", per_page=4, page=n)["results"] for n in (1, 2, 3)]
+    assert [h["id"] for page in pages for h in page] == everything[:12]
+    assert search(service, q="vaccination", page=99)["results"] == []
+
+
+def test_filters_are_or_within_a_facet_and_and_across(service: SearchService) -> None:
+    result = search(service, filters={"type": ("news", "document"), "year": ("2025",)}, per_page=50)
+    assert result["total"] == len(result["results"]) > 0
+    assert {h["type"] for h in result["results"]} == {"news", "document"}
+    assert all(h["date"].startswith("2025") for h in result["results"])
+
+
+def test_facet_counts_ignore_their_own_selection(service: SearchService) -> None:
+    everything = search(service)
+    chosen = search(service, filters={"type": ("news",)})
+    type_counts = {f["value"]: f["count"] for f in chosen["facets"]["type"]}
+    assert type_counts == {f["value"]: f["count"] for f in everything["facets"]["type"]}
+    assert [f["value"] for f in chosen["facets"]["type"] if f["selected"]] == ["news"]
+    assert (
+        sum(f["count"] for f in chosen["facets"]["year"]) == chosen["total"] == type_counts["news"]
+    )
+
+
+def test_a_selected_value_with_no_matches_is_still_listed(service: SearchService) -> None:
+    result = search(service, q="green plan", filters={"topic": ("No such topic",)})
+    assert result["total"] == 0
+    assert {"value": "No such topic", "count": 0, "selected": True} in result["facets"]["topic"]
+
+
+@pytest.mark.parametrize(("sort", "newest_first"), [("newest", True), ("oldest", False)])
+def test_sorting_by_date(service: SearchService, sort: str, newest_first: bool) -> None:
+    dates = [h["date"] for h in search(service, q="vaccination", sort=sort, per_page=50)["results"]]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, reverse=newest_first) and len(dated) > 3
+
+
+def test_an_empty_query_lists_everything_newest_first(service: SearchService) -> None:
+    result = search(service, filters={"type": ("news",)}, per_page=5)
+    dates = [h["date"] for h in result["results"]]
+    assert dates == sorted(dates, reverse=True)
+    assert result["total"] >= 40
+    assert all(h["score"] is None for h in result["results"])
+
+
+def test_snippets_mark_matches(service: SearchService) -> None:
+    hit = search(service, q="inhalers")["results"][0]
+    assert "<mark>inhalers</mark>" in hit["snippet"].lower()
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"unbalanced', "(open", "title:", "AND", "OR OR", "-", "*", "green AND (", "type:"],
+)
+def test_malformed_syntax_never_fails(service: SearchService, q: str) -> None:
+    assert search(service, q=q)["total"] >= 0
+
+
+def test_snippets_escape_everything_but_the_marks(tmp_path: Path) -> None:
+    hostile = (
+        "<p>Pharmacy advice: &lt;script&gt;alert('x')&lt;/script&gt; and &lt;b&gt;bold&lt;/b&gt;"
+        " claims about pharmacy services that go on long enough to be a real article body.</p>"
+    )
+    corpus = write_corpus(tmp_path / "corpus", {"a.html": html_page("Advice", hostile)})
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    snippet = search(SearchService(settings.index_dir), q="pharmacy")["results"][0]["snippet"]
+    assert "<script>" not in snippet and "<b>" not in snippet
+    assert "&lt;script&gt;" in snippet
+    assert snippet.count("<mark>") == snippet.count("</mark>") == 2
+
+
+def test_the_service_moves_to_a_newly_published_version(tmp_path: Path) -> None:
+    body = "<p>" + "Free flu vaccination clinics open in Bedford this autumn. " * 3 + "</p>"
+    corpus = write_corpus(tmp_path / "corpus", {"a.html": html_page("Flu clinics", body)})
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    now = [0.0]
+    service = SearchService(settings.index_dir, refresh_seconds=5, clock=lambda: now[0])
+    assert search(service, q="flu")["total"] == 1
+
+    write_corpus(corpus, {"b.html": html_page("More flu clinics", body)})
+    build_index(settings)
+    assert search(service, q="flu")["total"] == 1  # not yet checked again
+    now[0] = 10.0
+    assert search(service, q="flu")["total"] == 2
+    assert service.health()["documents"] == 2
