@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
-from whoosh.query import NullQuery, Query
+from whoosh.query import Every, NullQuery, Query
 
 from indexer.schema import SCHEMA, TEXT_FIELDS
 
@@ -27,7 +27,11 @@ def parse_user_query(text: str) -> Query | None:
     except Exception:  # whoosh's parser raises assorted errors on odd input
         query = _parser.parse(plain_words(text))
     query = query.normalize()
-    return None if query is NullQuery else query
+    if query is NullQuery:
+        return None
+    if all(isinstance(leaf, Every) for leaf in query.leaves()):
+        return Every()  # "*" alone lists everything, like an empty query
+    return query
 
 
 def plain_words(text: str) -> str:

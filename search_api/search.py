@@ -19,24 +19,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from whoosh.collectors import FilterCollector, SortingCollector, TopCollector
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
+from whoosh.collectors import FilterCollector, TopCollector
+from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 from whoosh.index import open_dir
 from whoosh.query import Every, Query
-from whoosh.searching import Results, Searcher
-from whoosh.sorting import FieldFacet
+from whoosh.searching import Searcher
 
-from indexer.schema import FACET_FIELDS
+from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore
 from indexer.text import shorten
 from search_api.query import parse_user_query
 
-SORTS: dict[str, FieldFacet | None] = {
-    "relevance": None,
-    "newest": FieldFacet("date", reverse=True),
-    "oldest": FieldFacet("date"),
-}
+# Sort orders: None ranks by relevance; True and False sort by date, newest or oldest first.
+SORTS: dict[str, bool | None] = {"relevance": None, "newest": True, "oldest": False}
 SNIPPET_CHARS = 240
+EXCERPT_CHARS = 1500
+ANALYZER = SCHEMA["body"].analyzer
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
 
 
@@ -74,10 +72,22 @@ class FacetTable:
     """
 
     def __init__(self, stored: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        self.values: dict[int, dict[str, tuple[str, ...]]] = {
-            docnum: {name: _facet_values(fields, name) for name in FACET_FIELDS}
-            for docnum, fields in stored
-        }
+        self.values: dict[int, dict[str, tuple[str, ...]]] = {}
+        self.dates: dict[int, datetime] = {}
+        for docnum, fields in stored:
+            self.values[docnum] = {name: _facet_values(fields, name) for name in FACET_FIELDS}
+            if isinstance(fields.get("date"), datetime):
+                self.dates[docnum] = fields["date"]
+
+    def by_date(self, docnums: Iterable[int], newest_first: bool) -> list[int]:
+        """Dated documents in date order, then undated ones, whichever way dates run."""
+        dated = sorted(
+            (d for d in docnums if d in self.dates),
+            key=lambda d: (self.dates[d], -d if newest_first else d),
+            reverse=newest_first,
+        )
+        undated = sorted(d for d in docnums if d not in self.dates)
+        return dated + undated
 
     def passes(self, docnum: int, filters: dict[str, tuple[str, ...]], skip: str = "") -> bool:
         values = self.values[docnum]
@@ -196,7 +206,7 @@ class SearchService:
             allowed, facets = version.facets.count(matched, request.filters)
             results = []
             if allowed:
-                results = self._page_of_hits(searcher, query, allowed, request)
+                results = self._page_of_hits(version, query, allowed, request)
         return {
             "query": request.q,
             "total": len(allowed),
@@ -208,18 +218,23 @@ class SearchService:
         }
 
     def _page_of_hits(
-        self, searcher: Searcher, query: Query, allowed: set[int], request: SearchRequest
+        self, version: _Version, query: Query, allowed: set[int], request: SearchRequest
     ) -> list[dict[str, Any]]:
-        sort = SORTS[request.sort]
-        if isinstance(query, Every) and sort is None:
-            sort = SORTS["newest"]  # nothing to rank by: newest first
         first = (request.page - 1) * request.per_page
+        last = first + request.per_page
         if first >= len(allowed):
             return []  # past the last page
-        hits = _collect(searcher, query, allowed, sort, limit=first + request.per_page)
-        hits.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        hits.formatter = MarkFormatter()
-        return [_result(hit, scored=sort is None) for hit in hits[first:]]
+        newest_first = SORTS[request.sort]
+        if isinstance(query, Every):
+            newest_first = True if newest_first is None else newest_first  # nothing to rank by
+        if newest_first is None:
+            ranked = _top_scored(version.searcher, query, allowed, limit=last)[first:]
+        else:
+            ranked = [(d, None) for d in version.facets.by_date(allowed, newest_first)[first:last]]
+        # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
+        searcher = version.searcher
+        snippets = None if isinstance(query, Every) else _Snippets(searcher, query, request.q)
+        return [_result(searcher.stored_fields(d), score, snippets) for d, score in ranked]
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         version = self.current()
@@ -239,22 +254,50 @@ class SearchService:
         }
 
 
-def _collect(
-    searcher: Searcher, query: Query, allowed: set[int], sort: FieldFacet | None, limit: int
-) -> Results:
-    """The top ``limit`` allowed hits, ranked exactly.
+def _top_scored(
+    searcher: Searcher, query: Query, allowed: set[int], limit: int
+) -> list[tuple[int, float]]:
+    """The ``limit`` best-scoring allowed documents, ranked exactly.
 
     Whoosh's default top-N search swaps matchers for cheaper ones once the N-th best score is
     known, and with field boosts that drops documents that belong in the top N: a smaller
     limit can lose the best hit (whoosh issue #413). Replacement and block skipping are off.
     """
-    if sort is None:
-        collector = TopCollector(limit=limit, usequality=False, replace=0)
-    else:
-        collector = SortingCollector(sort, limit=limit)
-    filtered = FilterCollector(collector, allow=allowed)
-    searcher.search_with_collector(query, filtered)
-    return filtered.results()
+    collector = FilterCollector(
+        TopCollector(limit=limit, usequality=False, replace=0), allow=allowed
+    )
+    searcher.search_with_collector(query, collector)
+    results = collector.results()
+    return [(results.docnum(i), results.score(i)) for i in range(results.scored_length())]
+
+
+class _Snippets:
+    """Highlights the words of one query in any document's stored text."""
+
+    def __init__(self, searcher: Searcher, query: Query, typed: str) -> None:
+        # Not query.existing_terms(): it stops at the first field it meets (its loop variable
+        # shadows its field argument), so body words went unmarked when the title matched.
+        reader = searcher.reader()
+        self.words = {
+            text.decode() if isinstance(text, bytes) else str(text)
+            for leaf in query.leaves()
+            if not isinstance(leaf, Every)  # "*" matches everything and marks nothing
+            for field, text in leaf.expanded_terms(reader, phrases=True)
+            if field in TEXT_FIELDS
+        }
+        # Where a body's matches begin: the indexed forms, then the words as typed.
+        typed_words = {word.lower() for word in re.findall(r"\w{2,}", typed)}
+        self.needles = sorted(self.words) + sorted(typed_words)
+
+    def __call__(self, fields: dict[str, Any]) -> str:
+        for text in (_excerpt(fields.get("body", ""), self.needles), fields.get("summary", "")):
+            if text and (snippet := self._highlight(text)):
+                return snippet
+        return ""
+
+    def _highlight(self, text: str) -> str:
+        fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+        return highlight(text, self.words, ANALYZER, fragmenter, MarkFormatter(), top=2)
 
 
 def _iso_date(value: Any) -> str | None:
@@ -265,10 +308,19 @@ def _topics(fields: dict[str, Any]) -> list[str]:
     return list(_facet_values(fields, "topic"))
 
 
-def _result(hit: Any, *, scored: bool) -> dict[str, Any]:
-    # Stored fields, not hit[...]: a sortable column answers with a default for a missing date.
-    fields = hit.fields()
-    snippet = hit.highlights("body", top=2) or hit.highlights("summary")
+def _excerpt(text: str, needles: list[str]) -> str:
+    """A window of the body around its first match: highlighting re-analyses the text it is
+    given, so a 60-page report would otherwise cost tens of milliseconds per hit."""
+    lower = text.lower()
+    found = [at for needle in needles if (at := lower.find(needle)) >= 0]
+    start = max(0, min(found) - EXCERPT_CHARS // 4) if found else 0
+    return text[start : start + EXCERPT_CHARS]
+
+
+def _result(
+    fields: dict[str, Any], score: float | None, snippets: _Snippets | None
+) -> dict[str, Any]:
+    snippet = snippets(fields) if snippets else ""
     if not snippet:
         text = fields.get("summary") or fields.get("body", "")
         snippet = html.escape(shorten(text, SNIPPET_CHARS), quote=False)
@@ -279,7 +331,7 @@ def _result(hit: Any, *, scored: bool) -> dict[str, Any]:
         "type": fields.get("type"),
         "date": _iso_date(fields.get("date")),
         "snippet": snippet,
-        "score": round(hit.score, 4) if scored and hit.score is not None else None,
+        "score": round(score, 4) if score is not None else None,
         "topics": _topics(fields),
         "scope": fields.get("scope"),
     }

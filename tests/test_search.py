@@ -119,3 +119,14 @@ def test_the_service_moves_to_a_newly_published_version(tmp_path: Path) -> None:
     now[0] = 10.0
     assert search(service, q="flu")["total"] == 2
     assert service.health()["documents"] == 2
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_undated_documents_come_last_in_either_date_order(
+    service: SearchService, sort: str
+) -> None:
+    dates = [h["date"] for h in search(service, q="green", sort=sort, per_page=50)["results"]]
+    assert None in dates
+    first_undated = dates.index(None)
+    assert all(d is None for d in dates[first_undated:])
+    assert first_undated > 0
