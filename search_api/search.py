@@ -9,6 +9,7 @@ searcher they started with.
 from __future__ import annotations
 
 import html
+import logging
 import re
 import threading
 import time
@@ -36,6 +37,7 @@ SNIPPET_CHARS = 240
 EXCERPT_CHARS = 1500
 ANALYZER = SCHEMA["body"].analyzer
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
+log = logging.getLogger(__name__)
 
 
 class IndexUnavailable(Exception):
@@ -191,7 +193,14 @@ class SearchService:
             self._checked_at = now
             published = self.store.current()
             if published is not None and published.name != self._version.name:
-                self._version = self._open_current()
+                try:
+                    self._version = self._open_current()
+                except Exception:  # a damaged version must not take the live search down
+                    log.exception(
+                        "cannot open index version %s; still serving %s",
+                        published.name,
+                        self._version.name,
+                    )
         finally:
             self._reopen_lock.release()
         return self._version

@@ -28,10 +28,17 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
     assert set(body["facets"]["type"][0]) == {"value", "count", "selected"}
 
 
-def test_repeated_filters_narrow_results(client: falcon.testing.TestClient) -> None:
-    response = client.simulate_get("/search", query_string="type=case-study&scope=local")
-    results = response.json["results"]
-    assert response.json["total"] == len(results) == 6
+def test_repeated_filters_widen_and_different_filters_narrow(
+    client: falcon.testing.TestClient,
+) -> None:
+    either = client.simulate_get("/search", query_string="type=case-study&type=document")
+    assert {r["type"] for r in either.json["results"]} == {"case-study", "document"}
+    assert either.json["total"] == 12 + 4
+    both = client.simulate_get(
+        "/search", query_string="type=case-study&type=document&scope=local&per_page=50"
+    )
+    results = both.json["results"]
+    assert both.json["total"] == len(results) == 6
     assert {(r["type"], r["scope"]) for r in results} == {("case-study", "local")}
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
+from indexer.store import IndexStore
 from search_api.search import SearchRequest, SearchService
 from tests.conftest import html_page, write_corpus
 
@@ -130,3 +131,18 @@ def test_undated_documents_come_last_in_either_date_order(
     first_undated = dates.index(None)
     assert all(d is None for d in dates[first_undated:])
     assert first_undated > 0
+
+
+def test_a_damaged_new_version_does_not_take_search_down(tmp_path: Path) -> None:
+    body = "<p>" + "Free flu vaccination clinics open in Bedford this autumn. " * 3 + "</p>"
+    corpus = write_corpus(tmp_path / "corpus", {"a.html": html_page("Flu clinics", body)})
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    good = build_index(settings).version
+    now = [0.0]
+    service = SearchService(settings.index_dir, refresh_seconds=1, clock=lambda: now[0])
+    damaged = settings.index_dir / "v-99999999T000000000000-000000"
+    damaged.mkdir()  # a version folder with no index in it
+    IndexStore(settings.index_dir).pointer.write_text(damaged.name)
+    now[0] = 5.0
+    assert search(service, q="flu")["total"] == 1
+    assert service.health()["index_version"] == good
