@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import falcon.testing
 import pytest
+
+from indexer.build import build_index
+from indexer.config import IndexerSettings
+from search_api.app import create_app
+from search_api.search import SearchService
+from tests.conftest import html_page, write_corpus
 
 
 def test_search_response_shape(client: falcon.testing.TestClient) -> None:
@@ -101,3 +109,22 @@ def test_health(client: falcon.testing.TestClient, corpus_build) -> None:
     assert body["documents"] == corpus_build.indexed
     assert body["index_version"] == corpus_build.version
     assert body["built_at"]
+
+
+def test_an_unexpected_failure_is_a_json_500_without_details(tmp_path: Path) -> None:
+    body = "<p>" + "Walk-in flu vaccination clinics open in Luton this week. " * 3 + "</p>"
+    corpus = write_corpus(tmp_path / "corpus", {"a.html": html_page("Flu clinics", body)})
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    service = SearchService(settings.index_dir)
+    service.current().searcher.close()  # a fault inside the engine, not in the request
+    response = falcon.testing.TestClient(create_app(service)).simulate_get(
+        "/search", params={"q": "flu"}
+    )
+    assert response.status_code == 500
+    assert response.json == {
+        "error": {
+            "code": "internal_error",
+            "message": "The search service failed to answer; the error has been logged.",
+        }
+    }
