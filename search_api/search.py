@@ -33,6 +33,23 @@ from search_api.query import parse_user_query
 
 # Sort orders: None ranks by relevance; True and False sort by date, newest or oldest first.
 SORTS: dict[str, bool | None] = {"relevance": None, "newest": True, "oldest": False}
+# What /documents/{id} returns, and the part of it each search result repeats.
+STORED_FIELDS = (
+    "id",
+    "url",
+    "path",
+    "type",
+    "title",
+    "summary",
+    "body",
+    "date",
+    "year",
+    "topics",
+    "scope",
+    "page_count",
+    "content_hash",
+)
+RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
 SNIPPET_CHARS = 240
 EXCERPT_CHARS = 1500
 ANALYZER = SCHEMA["body"].analyzer
@@ -234,8 +251,8 @@ class SearchService:
         if first >= len(allowed):
             return []  # past the last page
         newest_first = SORTS[request.sort]
-        if isinstance(query, Every):
-            newest_first = True if newest_first is None else newest_first  # nothing to rank by
+        if newest_first is None and isinstance(query, Every):
+            newest_first = True  # nothing to rank by
         if newest_first is None:
             ranked = _top_scored(version.searcher, query, allowed, limit=last)[first:]
         else:
@@ -297,6 +314,8 @@ class _Snippets:
         # Where a body's matches begin: the indexed forms, then the words as typed.
         typed_words = {word.lower() for word in re.findall(r"\w{2,}", typed)}
         self.needles = sorted(self.words) + sorted(typed_words)
+        self.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+        self.formatter = MarkFormatter()
 
     def __call__(self, fields: dict[str, Any]) -> str:
         for text in (_excerpt(fields.get("body", ""), self.needles), fields.get("summary", "")):
@@ -305,8 +324,7 @@ class _Snippets:
         return ""
 
     def _highlight(self, text: str) -> str:
-        fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        return highlight(text, self.words, ANALYZER, fragmenter, MarkFormatter(), top=2)
+        return highlight(text, self.words, ANALYZER, self.fragmenter, self.formatter, top=2)
 
 
 def _iso_date(value: Any) -> str | None:
@@ -333,32 +351,16 @@ def _result(
     if not snippet:
         text = fields.get("summary") or fields.get("body", "")
         snippet = html.escape(shorten(text, SNIPPET_CHARS), quote=False)
-    return {
-        "id": fields["id"],
-        "url": fields.get("url"),
-        "title": fields.get("title"),
-        "type": fields.get("type"),
-        "date": _iso_date(fields.get("date")),
+    document = _stored_document(fields)
+    return {key: document[key] for key in RESULT_FIELDS} | {
         "snippet": snippet,
         "score": round(score, 4) if score is not None else None,
-        "topics": _topics(fields),
-        "scope": fields.get("scope"),
     }
 
 
 def _stored_document(fields: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": fields["id"],
-        "url": fields.get("url"),
-        "path": fields.get("path"),
-        "type": fields.get("type"),
-        "title": fields.get("title"),
-        "summary": fields.get("summary"),
-        "body": fields.get("body"),
-        "date": _iso_date(fields.get("date")),
-        "year": fields.get("year"),
-        "topics": _topics(fields),
-        "scope": fields.get("scope"),
-        "page_count": fields.get("page_count"),
-        "content_hash": fields.get("content_hash"),
-    }
+    """Stored fields as plain JSON types, under the names the API documents."""
+    document = {name: fields.get(name) for name in STORED_FIELDS}
+    document["date"] = _iso_date(fields.get("date"))
+    document["topics"] = _topics(fields)
+    return document

@@ -81,6 +81,21 @@ def test_documents_by_id_including_slashes(client: falcon.testing.TestClient) ->
     response = client.simulate_get("/documents/documents/draft-green-plan-2025.pdf")
     assert response.status_code == 200
     document = response.json
+    assert set(document) == {
+        "id",
+        "url",
+        "path",
+        "type",
+        "title",
+        "summary",
+        "body",
+        "date",
+        "year",
+        "topics",
+        "scope",
+        "page_count",
+        "content_hash",
+    }
     assert document["type"] == "document" and document["page_count"] >= 10
     assert document["date"] == "2025-03-12" and len(document["content_hash"]) == 64
 
