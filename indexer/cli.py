@@ -18,7 +18,20 @@ from indexer.config import IndexerSettings
 from indexer.document import Document
 
 # What ``extract`` shows of a document, after "path" and "ok".
-EXTRACT_FIELDS = ("type", "title", "date", "summary", "body", "url", "topics", "scope", "pages")
+EXTRACT_FIELDS = (
+    "type",
+    "title",
+    "date",
+    "summary",
+    "body",
+    "url",
+    "topics",
+    "scope",
+    "language",
+    "author",
+    "notes",
+    "pages",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -36,6 +36,11 @@ class Document:
     topics: list[str] = field(default_factory=list)
     scope: Scope | None = None
     pages: list[Page] = field(default_factory=list)
+    author: str = ""
+    # BCP 47 language tag as the source declares it ("en-GB"), when it does.
+    language: str | None = None
+    # Indexed, but with something staff should fix (for example "no text layer").
+    notes: list[str] = field(default_factory=list)
     content_hash: str = ""
 
     @property

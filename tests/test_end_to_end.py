@@ -130,6 +130,9 @@ def test_extract_prints_one_json_line_per_file(tmp_path: Path) -> None:
         "url",
         "topics",
         "scope",
+        "language",
+        "author",
+        "notes",
         "pages",
     }
     assert second == {
