@@ -10,7 +10,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh.index import create_in
@@ -19,6 +19,7 @@ from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.errors import ExtractionError
 from indexer.extract import SOURCE_SUFFIXES, extract_file, relative_id
+from indexer.extract.profile import ProfileError, cached_profile
 from indexer.schema import SCHEMA
 from indexer.store import IndexStore
 
@@ -95,6 +96,11 @@ def build_index(
     corpus_dir = settings.corpus_dir
     if not corpus_dir.is_dir():
         raise BuildError(f"corpus folder not found: {corpus_dir}")
+    if settings.site_profile:
+        try:
+            cached_profile(settings.site_profile)
+        except ProfileError as error:
+            raise BuildError(f"{error}; nothing was indexed") from error
     store = IndexStore(settings.index_dir)
     version = store.new_version()
     try:
@@ -122,7 +128,7 @@ def build_index(
         store.publish(
             version,
             {
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "documents": indexed,
                 "skipped": [
                     {"path": s.path, "code": s.code, "message": s.message} for s in skipped

@@ -16,6 +16,7 @@ from typing import Any
 from indexer.build import BuildError, Skipped, build_index, extract_all, source_files
 from indexer.config import IndexerSettings
 from indexer.document import Document
+from indexer.extract.profile import ProfileError, cached_profile
 
 # What ``extract`` shows of a document, after "path" and "ok".
 EXTRACT_FIELDS = (
@@ -99,6 +100,12 @@ def extract_record(path: Path, item: Document | Skipped) -> dict[str, Any]:
 
 
 def run_extract(paths: list[Path], settings: IndexerSettings) -> int:
+    if settings.site_profile:
+        try:
+            cached_profile(settings.site_profile)
+        except ProfileError as error:
+            print(f"blmk-index: {error}", file=sys.stderr)
+            return 2
     for path, root in _files_with_roots(paths, settings.corpus_dir):
         for item in extract_all([path], settings, root):
             print(json.dumps(extract_record(path, item), ensure_ascii=False), flush=True)

@@ -7,6 +7,7 @@
 | BLMK_BASE_URL        | https://www.blmkhealthandcarepartnership.org   |
 | BLMK_MAX_FILE_MB     | 50                                             |
 | BLMK_KEEP_VERSIONS   | 3                                              |
+| BLMK_SITE_PROFILE    | the BLMK templates' profile (empty: none)      |
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+# The profile for the BLMK website's own templates, shipped with the indexer.
+DEFAULT_PROFILE = Path(__file__).resolve().parent / "profiles" / "blmk.toml"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -26,6 +30,9 @@ class IndexerSettings:
     max_file_bytes: int = 50 * 1024 * 1024
     # Published index versions kept on disk, the current one included.
     keep_versions: int = 3
+    # CSS selectors for the main text of the site's own templates; None reads every page with
+    # the generic extractor.
+    site_profile: Path | None = DEFAULT_PROFILE
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -37,4 +44,12 @@ class IndexerSettings:
             base_url=env.get("BLMK_BASE_URL", defaults.base_url).rstrip("/"),
             max_file_bytes=int(float(env.get("BLMK_MAX_FILE_MB", 50)) * 1024 * 1024),
             keep_versions=max(1, int(env.get("BLMK_KEEP_VERSIONS", defaults.keep_versions))),
+            site_profile=_optional_path(env.get("BLMK_SITE_PROFILE"), defaults.site_profile),
         )
+
+
+def _optional_path(value: str | None, default: Path | None) -> Path | None:
+    """Unset keeps the default; set but empty means none."""
+    if value is None:
+        return default
+    return Path(value) if value.strip() else None

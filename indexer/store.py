@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class IndexStore:
 
     def new_version(self) -> Path:
         """A fresh, empty directory for a build; names sort in creation order."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         path = self.root / f"{_PREFIX}{stamp}-{secrets.token_hex(3)}"
         path.mkdir(parents=True)
         return path

@@ -10,7 +10,7 @@ from indexer.build import build_index
 from indexer.config import IndexerSettings
 from indexer.store import IndexStore
 from search_api.search import SearchRequest, SearchService
-from tests.conftest import html_page, write_corpus
+from tests.conftest import CORPUS, html_page, write_corpus
 
 
 def search(service: SearchService, **kwargs) -> dict:
@@ -146,3 +146,15 @@ def test_a_damaged_new_version_does_not_take_search_down(tmp_path: Path) -> None
     now[0] = 5.0
     assert search(service, q="flu")["total"] == 1
     assert service.health()["index_version"] == good
+
+
+def test_a_headline_seen_only_in_teaser_blocks_finds_just_its_own_article(
+    service: SearchService,
+) -> None:
+    teaser = "Spring COVID-19 vaccinations begin, and new chickenpox"
+    pages_showing_it = [p for p in CORPUS.rglob("*.html") if teaser.encode() in p.read_bytes()]
+    assert len(pages_showing_it) > 30  # every news page lists it among the latest news
+    hits = search(service, q='"spring covid-19 vaccinations begin"')["results"]
+    assert [hit["id"] for hit in hits] == [
+        "news/2026-04-09-spring-covid-19-and-new-chickenpox-vaccinations.html"
+    ]

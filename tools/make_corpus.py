@@ -15,7 +15,7 @@ import html
 import json
 import sys
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -389,7 +389,7 @@ class SamplePdf(FPDF):
         self.set_creator("blmk-search sample corpus generator")
         if source.date:
             self.set_creation_date(
-                datetime(source.date.year, source.date.month, source.date.day, tzinfo=timezone.utc)
+                datetime(source.date.year, source.date.month, source.date.day, tzinfo=UTC)
             )
 
     def header(self) -> None:

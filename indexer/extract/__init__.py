@@ -11,8 +11,9 @@ from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.errors import UnreadableFile, UnsupportedFile
 from indexer.extract.html import extract_html
-from indexer.extract.layout import facets_from_path
+from indexer.extract.layout import facets_from_breadcrumb, facets_from_path, type_from_url
 from indexer.extract.pdf import extract_pdf
+from indexer.extract.profile import cached_profile
 from indexer.text import shorten
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -87,15 +88,19 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
         )
     if kind != "text":
         raise UnsupportedFile(f"not HTML: the file has a {suffix} name but holds {kind} data")
-    html = extract_html(data)
+    profile = cached_profile(settings.site_profile) if settings.site_profile else None
+    html = extract_html(data, profile)
     if html.canonical_url:
         common["url"] = html.canonical_url
+    trail = facets_from_breadcrumb([crumb.label for crumb in html.breadcrumb])
+    doc_type = folders.type or trail.type or type_from_url(html.canonical_url)
     return Document(
         **common,
-        type=folders.type or ("news" if html.is_article else "page"),
+        type=doc_type or ("news" if html.is_article else "page"),
         title=html.title,
         summary=html.summary,
         body=html.body,
         date=html.date,
-        topics=list(dict.fromkeys([*folders.topics, *html.topics])),
+        topics=list(dict.fromkeys([*folders.topics, *trail.topics, *html.topics])),
+        language=html.language,
     )

@@ -1,13 +1,15 @@
-"""What the sample site's folder layout says about a file: type, scope and topic.
+"""What a file's place on the site says about it: type, scope and topics, read from its
+folder in the corpus, its breadcrumb trail or its URL.
 
-The indexer never requires this layout: a folder name it does not know says nothing, and the
-file's own metadata decides instead.
+The indexer never requires this layout: a folder or section name it does not know says nothing,
+and the file's own metadata decides instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 TYPE_FOLDERS: dict[str, str] = {
     "news": "news",
@@ -45,3 +47,31 @@ def facets_from_path(relative_path: str) -> FolderFacets:
             facets.topics.extend(topic_label(f) for f in folders[position + 1 :])
             break
     return facets
+
+
+def section_type(name: str) -> str | None:
+    """The document type a site section stands for: "News", "/news", "case-studies"."""
+    slug = "-".join(name.lower().strip("/ ").split("/")[0].split())
+    return TYPE_FOLDERS.get(slug)
+
+
+def facets_from_breadcrumb(labels: list[str]) -> FolderFacets:
+    """Type from the trail's section, topics from the levels between the section and the page.
+
+    The first crumb (the home page) and the last (the page itself) say nothing.
+    """
+    facets = FolderFacets()
+    for label in labels[1:-1]:
+        if facets.type is None and (doc_type := section_type(label)):
+            facets.type = doc_type
+        else:
+            facets.topics.append(label)
+    return facets
+
+
+def type_from_url(url: str | None) -> str | None:
+    """The type the URL's first path segment names: https://site/news/... is news."""
+    if not url:
+        return None
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
+    return section_type(segments[0]) if len(segments) > 1 else None

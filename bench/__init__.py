@@ -1,0 +1,1 @@
+"""Benchmarks: each module prints figures when run with ``python -m bench.<name>``."""
