@@ -20,7 +20,7 @@ from indexer.document import Document
 from indexer.errors import ExtractionError
 from indexer.extract import SOURCE_SUFFIXES, extract_file, relative_id
 from indexer.extract.profile import ProfileError, cached_profile
-from indexer.schema import SCHEMA
+from indexer.schema import SCHEMA, SPELLING_FIELD
 from indexer.store import IndexStore
 
 
@@ -79,6 +79,7 @@ def index_fields(doc: Document) -> dict[str, object]:
         "topic": ",".join(topic.replace(",", " ") for topic in doc.topics),
         "page_count": len(doc.pages),
         "content_hash": doc.content_hash,
+        SPELLING_FIELD: "\n".join((doc.title, doc.summary, doc.body)),
     }
     if doc.date:
         fields["date"] = datetime(doc.date.year, doc.date.month, doc.date.day)

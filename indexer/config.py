@@ -44,11 +44,11 @@ class IndexerSettings:
             base_url=env.get("BLMK_BASE_URL", defaults.base_url).rstrip("/"),
             max_file_bytes=int(float(env.get("BLMK_MAX_FILE_MB", 50)) * 1024 * 1024),
             keep_versions=max(1, int(env.get("BLMK_KEEP_VERSIONS", defaults.keep_versions))),
-            site_profile=_optional_path(env.get("BLMK_SITE_PROFILE"), defaults.site_profile),
+            site_profile=optional_path(env.get("BLMK_SITE_PROFILE"), defaults.site_profile),
         )
 
 
-def _optional_path(value: str | None, default: Path | None) -> Path | None:
+def optional_path(value: str | None, default: Path | None) -> Path | None:
     """Unset keeps the default; set but empty means none."""
     if value is None:
         return default

@@ -6,8 +6,9 @@ Only API that Whoosh 2.7 also has is used, so any of the ``whoosh`` distribution
 
 from __future__ import annotations
 
-from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from indexer.analysis import spelling_analyzer, text_analyzer
 
 TITLE_BOOST = 3.0
 SUMMARY_BOOST = 1.5
@@ -16,10 +17,12 @@ SUMMARY_BOOST = 1.5
 FACET_FIELDS: tuple[str, ...] = ("type", "year", "topic", "scope")
 # Full-text fields a query is matched against.
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "body")
+# Every word of the text fields as written (unstemmed): the vocabulary typos are corrected to.
+SPELLING_FIELD = "words"
 
 
 def build_schema() -> Schema:
-    analyzer = StemmingAnalyzer()
+    analyzer = text_analyzer()
     return Schema(
         id=ID(stored=True, unique=True),
         url=STORED(),
@@ -35,6 +38,7 @@ def build_schema() -> Schema:
         scope=ID(stored=True),
         page_count=NUMERIC(stored=True),
         content_hash=STORED(),
+        words=TEXT(analyzer=spelling_analyzer(), phrase=False),
     )
 
 

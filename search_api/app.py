@@ -24,4 +24,11 @@ def create_app(service: SearchService) -> falcon.App:
 def get_app(settings: Settings | None = None) -> falcon.App:
     """The app for the configured index (settings from the environment by default)."""
     settings = settings or Settings.from_env()
-    return create_app(SearchService(settings.index_dir, settings.refresh_seconds))
+    service = SearchService(
+        settings.index_dir,
+        settings.refresh_seconds,
+        synonyms_file=settings.synonyms_file,
+        best_bets_file=settings.best_bets_file,
+        recency=settings.recency,
+    )
+    return create_app(service)

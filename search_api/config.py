@@ -7,14 +7,21 @@
 | BLMK_PORT             | 8080       | port ``blmk-serve`` listens on                   |
 | BLMK_THREADS          | 4          | waitress worker threads                          |
 | BLMK_REFRESH_SECONDS  | 2          | how often the published index version is checked |
+| BLMK_SYNONYMS         | config/synonyms.txt    | synonym groups (empty: none)         |
+| BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
+| BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
+| BLMK_NEWS_HALF_LIFE_DAYS | 365     | age at which a news article's bonus has halved  |
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from indexer.config import optional_path
+from search_api.ranking import RecencySettings
 
 
 @dataclass(slots=True, kw_only=True)
@@ -24,6 +31,9 @@ class Settings:
     port: int = 8080
     threads: int = 4
     refresh_seconds: float = 2.0
+    synonyms_file: Path | None = Path("config/synonyms.txt")
+    best_bets_file: Path | None = Path("config/best-bets.toml")
+    recency: RecencySettings = field(default_factory=RecencySettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,4 +45,12 @@ class Settings:
             port=int(env.get("BLMK_PORT", defaults.port)),
             threads=int(env.get("BLMK_THREADS", defaults.threads)),
             refresh_seconds=float(env.get("BLMK_REFRESH_SECONDS", defaults.refresh_seconds)),
+            synonyms_file=optional_path(env.get("BLMK_SYNONYMS"), defaults.synonyms_file),
+            best_bets_file=optional_path(env.get("BLMK_BEST_BETS"), defaults.best_bets_file),
+            recency=RecencySettings(
+                weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
+                half_life_days=float(
+                    env.get("BLMK_NEWS_HALF_LIFE_DAYS", defaults.recency.half_life_days)
+                ),
+            ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import falcon
 
@@ -49,6 +50,18 @@ def _filter_values(req: falcon.Request, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
 
 
+def _date_param(req: falcon.Request, name: str) -> date | None:
+    raw = (req.get_param(name) or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        raise invalid_parameter(name, f"must be a date written YYYY-MM-DD, not {raw[:20]!r}")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise invalid_parameter(name, f"{raw!r} is not a real date") from None
+
+
 def parse_search_request(req: falcon.Request) -> SearchRequest:
     q = req.get_param("q") or ""
     if len(q) > MAX_QUERY_CHARS:
@@ -56,8 +69,13 @@ def parse_search_request(req: falcon.Request) -> SearchRequest:
     sort = req.get_param("sort") or "relevance"
     if sort not in SORTS:
         raise invalid_parameter("sort", f"{sort[:20]!r} is not one of: {', '.join(SORTS)}")
+    date_from, date_to = _date_param(req, "from"), _date_param(req, "to")
+    if date_from and date_to and date_from > date_to:
+        raise invalid_parameter("to", f"{date_to} is before from={date_from}")
     return SearchRequest(
         q=q.strip(),
+        date_from=date_from,
+        date_to=date_to,
         filters={name: _filter_values(req, name) for name in FACET_FIELDS},
         sort=sort,
         page=_int_param(req, "page", 1, low=1, high=None),

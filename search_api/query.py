@@ -1,40 +1,320 @@
-"""What people type, turned into a Whoosh query over the text fields.
+"""What people type, read into the queries that search runs.
 
-The query language is Whoosh's (words, "phrases", -exclusions, OR, title:word, prefix*). Typing
-is never an error: if the syntax cannot be parsed, the plain words are searched instead.
+The query language: plain words (all must match, but see ``relaxed``), ``"exact phrases"``,
+``-excluded`` words, ``OR``, ``title:word``, ``prefix*``. Typing is never an error: a query
+whose syntax is broken (an unbalanced quote or bracket, a stray operator, ``field:`` with
+nothing after it) is searched as its plain words.
+
+Plain words are read with the help of two things the index and the editors provide:
+synonyms (``kids jabs`` also finds "children" and "vaccination") and the index vocabulary
+(``mentle`` is not a word any document uses, so it also matches "mental", and the response
+can suggest the corrected query).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
-from whoosh.query import Every, NullQuery, Query
+from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
+from whoosh.query import AndMaybe, DisjunctionMax, Every, NullQuery, Or, Phrase, Query
 
 from indexer.schema import SCHEMA, TEXT_FIELDS
+from search_api.spelling import Candidate, Vocabulary
+from search_api.synonyms import Thesaurus
 
-_WORDS = re.compile(r"\w+")
-_OPERATOR_WORDS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
+# Fields people may name in a query ("title:plan").
+QUERY_FIELDS = frozenset(TEXT_FIELDS)
+OPERATORS = frozenset({"AND", "OR", "NOT"})
+# How much the typed words occurring close together add, and how close is close.
+PROXIMITY_BOOST = 2.0
+PROXIMITY_SLOP = {"title": 2, "summary": 3, "body": 4}
+# Spelling alternatives searched for one unknown word.
+MAX_CORRECTIONS = 3
 
-_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=AndGroup)
-_parser.add_plugin(PlusMinusPlugin())  # -word excludes
+_LEXEME = re.compile(
+    r'(?P<phrase>"[^"]*"(?:~\d+)?)'
+    r"|(?P<open>\()|(?P<close>\))"
+    r'|(?P<field>[A-Za-z_]+:(?:"[^"]*"|[^\s()"]+))'
+    r"|(?P<empty_field>[A-Za-z_]+:)"
+    r'|(?P<word>[^\s()"]+)'
+)
+# What a plain word may contain; anything else would be query syntax.
+_WORD_CHARS = re.compile(r"[^\w&/'’.\-]")
+_WILDCARD = re.compile(r"[*?]")
+
+_strict_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=AndGroup)
+_strict_parser.add_plugin(PlusMinusPlugin())  # -word excludes
+_relaxed_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=OrGroup)
+_relaxed_parser.add_plugin(PlusMinusPlugin())
+_ANALYZER = SCHEMA["body"].analyzer
 
 
-def parse_user_query(text: str) -> Query | None:
-    """The query for ``text``; None when it holds nothing searchable (only stop words)."""
+class MalformedQuery(ValueError):
+    """The query's syntax cannot be read as written."""
+
+
+@dataclass(slots=True)
+class UserQuery:
+    """A typed query, ready to run."""
+
+    # Every plain word (or one of its synonyms or corrections) must match.
+    strict: Query | None
+    # Any plain word may match: searched after ``strict`` so partial matches come second.
+    relaxed: Query | None = None
+    # Scores extra when the typed words occur close together; never decides a match.
+    proximity: Query | None = None
+    # Typed words the index does not know, each with the word it most likely meant.
+    corrections: dict[str, str] = field(default_factory=dict)
+    typed: str = ""
+
+    @property
+    def lists_everything(self) -> bool:
+        return isinstance(self.strict, Every)
+
+    def ranked(self, query: Query) -> Query:
+        """``query`` with the proximity bonus added to its score."""
+        return AndMaybe(query, self.proximity) if self.proximity is not None else query
+
+    def suggestion(self) -> str | None:
+        """The typed query with each unknown word replaced by its correction."""
+        if not self.corrections:
+            return None
+        suggested = self.typed
+        for typed, corrected in self.corrections.items():
+            suggested = re.sub(rf"(?<!\w){re.escape(typed)}(?!\w)", corrected, suggested)
+        return suggested
+
+
+class QueryReader:
+    """Reads typed queries against one index version's vocabulary and the current synonyms.
+
+    ``count`` answers how many documents a query matches; it lets a correction be chosen by
+    what the other typed words occur with ("mentle health" → "mental", not "gentle").
+    """
+
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        thesaurus: Thesaurus,
+        count: Callable[[Query], int],
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.thesaurus = thesaurus
+        self.count = count
+
+    def read(self, typed: str) -> UserQuery:
+        typed = typed.strip()
+        if not typed or all(ch in "*? " for ch in typed):
+            return UserQuery(strict=Every(), typed=typed)  # "" or "*" lists everything
+        try:
+            lexemes = lex(typed)
+        except MalformedQuery:
+            lexemes = [("word", word) for word in plain_words(typed)]
+            typed = " ".join(plain_words(typed))
+        rewrite = _Rewrite()
+        text, runs = self._rewrite(lexemes, rewrite)
+        strict = rewrite.parse(_strict_parser, text)
+        if strict is None:
+            return UserQuery(strict=None, typed=typed)
+        relaxed = rewrite.parse(_relaxed_parser, text)
+        if relaxed is not None and relaxed == strict:
+            relaxed = None
+        return UserQuery(
+            strict=strict,
+            relaxed=relaxed,
+            proximity=_proximity([word for run in runs for word in run]),
+            corrections=rewrite.corrections,
+            typed=typed,
+        )
+
+    def _rewrite(
+        self, lexemes: list[tuple[str, str]], rewrite: _Rewrite
+    ) -> tuple[str, list[list[str]]]:
+        """The query string for Whoosh's parser, with a placeholder for each run of plain
+        words that has synonyms or corrections, and the runs of plain words found."""
+        parts: list[str] = []
+        runs: list[list[str]] = []
+        run: list[str] = []
+
+        def close_run() -> None:
+            if run:
+                parts.append(self._expand_run(run, rewrite))
+                runs.append(run.copy())
+                run.clear()
+
+        for kind, text in lexemes:
+            if kind == "word" and _is_plain(text) and (word := _WORD_CHARS.sub("", text)):
+                run.append(word)
+                continue
+            close_run()
+            parts.append(text)
+        close_run()
+        return " ".join(parts), runs
+
+    def _expand_run(self, words: list[str], rewrite: _Rewrite) -> str:
+        pieces: list[str] = []
+        position = 0
+        for start, end, alternatives in self.thesaurus.find(words):
+            pieces.extend(self._expand_word(w, words, rewrite) for w in words[position:start])
+            own = " ".join(_term(word) for word in words[start:end])
+            pieces.append(rewrite.group([own, *(_quoted(alt) for alt in alternatives)]))
+            position = end
+        pieces.extend(self._expand_word(w, words, rewrite) for w in words[position:])
+        return " ".join(pieces)
+
+    def _expand_word(self, word: str, context: list[str], rewrite: _Rewrite) -> str:
+        if not self.vocabulary.unknown(word):
+            return _term(word)
+        chosen = self._corrections(word, [w for w in context if w != word])
+        if not chosen:
+            return _term(word)
+        rewrite.corrections[word] = chosen[0]
+        return rewrite.group([_term(word), *chosen])
+
+    def _corrections(self, word: str, others: list[str]) -> list[str]:
+        """The likeliest meant words: those that occur with the other typed words first, then
+        the nearest, then the commonest."""
+        candidates = self.vocabulary.candidates(word)
+        if not candidates:
+            return []
+        known = [w for w in others if not self.vocabulary.unknown(w)]
+
+        def together(candidate: Candidate) -> int:
+            if not known:
+                return 0
+            words = " ".join(_term(w) for w in [candidate.word, *known])
+            return self.count(_Rewrite().parse(_strict_parser, words))
+
+        scored = sorted(
+            ((together(c), c) for c in candidates),
+            key=lambda pair: (pair[0] == 0, pair[1].edits, -pair[0], -pair[1].documents),
+        )
+        best_edits = scored[0][1].edits
+        chosen = [c.word for hits, c in scored if c.edits == best_edits and (hits or not known)]
+        return chosen[:MAX_CORRECTIONS] or [scored[0][1].word]
+
+
+class _Rewrite:
+    """Alternatives (synonyms, corrections) stand in the query string as placeholder words,
+    so that Whoosh's parser, which flattens nested ORs, cannot merge them; each placeholder
+    is then replaced by a disjunction-max of its alternatives, parsed one by one. A page
+    saying both "A&E" and "emergency department" is not twice as relevant to "a and e"."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, list[str]] = {}
+        self.corrections: dict[str, str] = {}
+
+    def group(self, alternatives: list[str]) -> str:
+        placeholder = f"qqalt{len(self.groups)}qq"
+        self.groups[placeholder] = list(dict.fromkeys(alternatives))
+        return placeholder
+
+    def parse(self, parser: MultifieldParser, text: str) -> Query | None:
+        query = _parse(parser, text)
+        if query is None or not self.groups:
+            return query
+        return self._substitute(parser, query).normalize()
+
+    def _substitute(self, parser: MultifieldParser, query: Query) -> Query:
+        """Top down, so a placeholder's whole per-field disjunction is replaced at once."""
+        placeholder = _placeholder_of(query)
+        if placeholder not in self.groups:
+            if query.is_leaf():
+                return query
+            return query.apply(lambda child: self._substitute(parser, child))
+        options = [q for alt in self.groups[placeholder] if (q := _parse(parser, alt))]
+        if not options:
+            return NullQuery
+        return options[0] if len(options) == 1 else DisjunctionMax(options, tiebreak=0.1)
+
+
+def _placeholder_of(query: Query) -> str | None:
+    """The placeholder a (per-field) query stands for, if it is one."""
+    leaves = list(query.leaves()) if not query.is_leaf() else [query]
+    texts = {getattr(leaf, "text", None) for leaf in leaves}
+    if len(texts) == 1 and isinstance(text := texts.pop(), str) and text.startswith("qqalt"):
+        return text
+    return None
+
+
+def lex(typed: str) -> list[tuple[str, str]]:
+    """Splits a query into (kind, text) pieces; raises ``MalformedQuery`` on broken syntax."""
+    if typed.count('"') % 2:
+        raise MalformedQuery("unbalanced quote")
+    lexemes: list[tuple[str, str]] = []
+    depth = 0
+    for match in _LEXEME.finditer(typed):
+        kind, text = match.lastgroup or "word", match.group()
+        if kind == "empty_field":
+            raise MalformedQuery(f"{text} has nothing after it")
+        if kind == "field" and text.split(":", 1)[0] not in QUERY_FIELDS:
+            kind, text = "word", text.replace(":", " ")  # "foo:bar" is just words
+        if kind == "word" and text.strip("-+") == "":
+            raise MalformedQuery("a stray + or -")
+        depth += {"open": 1, "close": -1}.get(kind, 0)
+        if depth < 0:
+            raise MalformedQuery("unbalanced bracket")
+        lexemes.append(("operator" if kind == "word" and text in OPERATORS else kind, text))
+    if depth:
+        raise MalformedQuery("unbalanced bracket")
+    _check_operators(lexemes)
+    return lexemes
+
+
+def _check_operators(lexemes: list[tuple[str, str]]) -> None:
+    previous = "open"
+    for kind, _ in [*lexemes, ("close", ")")]:
+        if kind == "operator" and previous in ("operator", "open"):
+            raise MalformedQuery("an operator with nothing before it")
+        if kind == "close" and previous == "operator":
+            raise MalformedQuery("an operator with nothing after it")
+        previous = kind
+
+
+def plain_words(typed: str) -> list[str]:
+    """The words of a query with all syntax taken out; operators become ordinary words."""
+    words = re.findall(r"[\w&/'’.\-]+", typed)
+    cleaned = [w.strip("-.'’/&") for w in words]
+    return [w.lower() if w in OPERATORS else w for w in cleaned if w]
+
+
+def _is_plain(text: str) -> bool:
+    return not text.startswith(("-", "+")) and not _WILDCARD.search(text)
+
+
+def _term(word: str) -> str:
+    """A typed word as query syntax: quoted when it holds more than letters and digits, as
+    the parser would read the "-" of "covid-19" as "not" and the "." of "3.5" as a break."""
+    return word if re.fullmatch(r"\w+", word) else f'"{word}"'
+
+
+def _quoted(alternative: str) -> str:
+    words = _WORD_CHARS.sub(" ", alternative).split()
+    return _term(words[0]) if len(words) == 1 else f'"{" ".join(words)}"'
+
+
+@lru_cache(maxsize=4096)
+def _parse(parser: MultifieldParser, text: str) -> Query | None:
+    """Parsed and normalised; cached, as the same words and synonyms recur in many queries
+    (callers never change a query in place: Whoosh's query methods return copies)."""
     try:
-        query = _parser.parse(text)
+        query = parser.parse(text)
     except Exception:  # whoosh's parser raises assorted errors on odd input
-        query = _parser.parse(plain_words(text))
+        query = parser.parse(" ".join(plain_words(text)))
     query = query.normalize()
-    if query is NullQuery:
+    return None if query is NullQuery else query
+
+
+def _proximity(words: list[str]) -> Query | None:
+    """Phrase matches, with some slack, of the typed words in each text field."""
+    terms = [t.text for word in words for t in _ANALYZER(word, mode="query")]
+    if len(terms) < 2:
         return None
-    if all(isinstance(leaf, Every) for leaf in query.leaves()):
-        return Every()  # "*" alone lists everything, like an empty query
-    return query
-
-
-def plain_words(text: str) -> str:
-    """The words of ``text`` with every operator and bracket taken out."""
-    words = _WORDS.findall(text)
-    return " ".join(w.lower() if w in _OPERATOR_WORDS else w for w in words)
+    phrases = [
+        Phrase(name, terms, slop=PROXIMITY_SLOP[name], boost=PROXIMITY_BOOST)
+        for name in TEXT_FIELDS
+    ]
+    return Or(phrases)

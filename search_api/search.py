@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,12 @@ from whoosh.searching import Searcher
 from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore
 from indexer.text import shorten
-from search_api.query import parse_user_query
+from search_api.best_bets import BestBets
+from search_api.query import QueryReader, UserQuery
+from search_api.ranking import RankingWeighting, RecencySettings
+from search_api.spelling import Vocabulary
+from search_api.synonyms import Thesaurus
+from search_api.watched import WatchedFile
 
 # Sort orders: None ranks by relevance; True and False sort by date, newest or oldest first.
 SORTS: dict[str, bool | None] = {"relevance": None, "newest": True, "oldest": False}
@@ -51,7 +56,7 @@ STORED_FIELDS = (
 )
 RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
 SNIPPET_CHARS = 240
-EXCERPT_CHARS = 1500
+EXCERPT_CHARS = 700
 ANALYZER = SCHEMA["body"].analyzer
 _LINE_BREAKS = re.compile(r"\s*\n\s*")
 log = logging.getLogger(__name__)
@@ -68,6 +73,9 @@ class SearchRequest:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 10
+    # Publication dates from and to (inclusive); either excludes undated documents.
+    date_from: date | None = None
+    date_to: date | None = None
 
 
 class MarkFormatter(Formatter):
@@ -97,6 +105,19 @@ class FacetTable:
             self.values[docnum] = {name: _facet_values(fields, name) for name in FACET_FIELDS}
             if isinstance(fields.get("date"), datetime):
                 self.dates[docnum] = fields["date"]
+
+    def in_date_range(
+        self, docnums: Iterable[int], start: date | None, end: date | None
+    ) -> set[int]:
+        if start is None and end is None:
+            return set(docnums)
+        return {
+            d
+            for d in docnums
+            if (published := self.dates.get(d)) is not None
+            and (start is None or published.date() >= start)
+            and (end is None or published.date() <= end)
+        }
 
     def by_date(self, docnums: Iterable[int], newest_first: bool) -> list[int]:
         """Dated documents in date order, then undated ones, whichever way dates run."""
@@ -167,20 +188,36 @@ class _Version:
     name: str
     searcher: Searcher
     facets: FacetTable
+    vocabulary: Vocabulary
     info: dict[str, Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def count(self, query: Query | None) -> int:
+        return sum(1 for _ in self.searcher.docs_for_query(query)) if query is not None else 0
+
 
 class SearchService:
+    """Answers searches from the published index version, with the editors' synonyms and
+    best bets as they are on disk now (files read again when they change)."""
+
     def __init__(
         self,
         index_dir: Path,
         refresh_seconds: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        synonyms_file: Path | None = None,
+        best_bets_file: Path | None = None,
+        recency: RecencySettings | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         self.store = IndexStore(index_dir)
         self.refresh_seconds = refresh_seconds
         self.clock = clock
+        self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
+        self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
+        self.recency = recency or RecencySettings()
+        self.today = today
         self._reopen_lock = threading.Lock()
         self._version = self._open_current()
         self._checked_at = clock()
@@ -191,11 +228,16 @@ class SearchService:
             raise IndexUnavailable(
                 f"no index published in {self.store.root}: run 'blmk-index build' first"
             )
-        searcher = open_dir(str(path)).searcher()
+        index = open_dir(str(path))
+        reader = index.reader()
+        facets = FacetTable(reader.iter_docs())
+        types = {docnum: values["type"] for docnum, values in facets.values.items()}
+        weighting = RankingWeighting(types, facets.dates, self.recency, self.today)
         return _Version(
             name=path.name,
-            searcher=searcher,
-            facets=FacetTable(searcher.reader().iter_docs()),
+            searcher=Searcher(reader, weighting=weighting, fromindex=index),
+            facets=facets,
+            vocabulary=Vocabulary.from_reader(reader),
             info=self.store.build_info(path),
         )
 
@@ -225,42 +267,72 @@ class SearchService:
     def search(self, request: SearchRequest) -> dict[str, Any]:
         started = time.perf_counter()
         version = self.current()
-        query = parse_user_query(request.q) if request.q.strip() else Every()
+        thesaurus = self.synonyms.get()
+        pinned_ids = self.best_bets.get().pinned(request.q, self.today()) if request.q else []
         with version.lock:
             searcher = version.searcher
-            matched = searcher.docs_for_query(query) if query is not None else ()
+            query = QueryReader(version.vocabulary, thesaurus, version.count).read(request.q)
+            strict = set(searcher.docs_for_query(query.strict)) if query.strict else set()
+            relaxed = set(searcher.docs_for_query(query.relaxed)) if query.relaxed else set()
+            pinned = [n for i in pinned_ids if (n := searcher.document_number(id=i)) is not None]
+            matched = version.facets.in_date_range(
+                strict | relaxed | set(pinned), request.date_from, request.date_to
+            )
             allowed, facets = version.facets.count(matched, request.filters)
-            results = []
-            if allowed:
-                results = self._page_of_hits(version, query, allowed, request)
+            ranked = _Ranked(
+                pinned=[n for n in pinned if n in allowed],
+                strict=strict & allowed,
+                relaxed=relaxed & allowed,
+            )
+            results = self._page_of_hits(version, query, ranked, request) if allowed else []
+            suggestion = self._suggestion(version, thesaurus, query)
         return {
             "query": request.q,
             "total": len(allowed),
             "page": request.page,
             "per_page": request.per_page,
+            "suggestion": suggestion,
             "results": results,
             "facets": facets,
             "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
+    @staticmethod
+    def _suggestion(version: _Version, thesaurus: Thesaurus, query: UserQuery) -> str | None:
+        """The corrected query, offered only when it finds something itself."""
+        suggested = query.suggestion()
+        if suggested is None:
+            return None
+        corrected = QueryReader(version.vocabulary, thesaurus, version.count).read(suggested)
+        if corrected.corrections or version.count(corrected.relaxed or corrected.strict) == 0:
+            return None
+        return suggested
+
     def _page_of_hits(
-        self, version: _Version, query: Query, allowed: set[int], request: SearchRequest
+        self, version: _Version, query: UserQuery, ranked: _Ranked, request: SearchRequest
     ) -> list[dict[str, Any]]:
         first = (request.page - 1) * request.per_page
         last = first + request.per_page
-        if first >= len(allowed):
+        if first >= ranked.total:
             return []  # past the last page
         newest_first = SORTS[request.sort]
-        if newest_first is None and isinstance(query, Every):
+        if newest_first is None and query.lists_everything:
             newest_first = True  # nothing to rank by
         if newest_first is None:
-            ranked = _top_scored(version.searcher, query, allowed, limit=last)[first:]
+            order = ranked.by_relevance(version.searcher, query, limit=last)[first:]
         else:
-            ranked = [(d, None) for d in version.facets.by_date(allowed, newest_first)[first:last]]
+            everything = ranked.strict | ranked.relaxed | set(ranked.pinned)
+            by_date = version.facets.by_date(everything, newest_first)[first:last]
+            order = [(d, None, False) for d in by_date]
         # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
         searcher = version.searcher
-        snippets = None if isinstance(query, Every) else _Snippets(searcher, query, request.q)
-        return [_result(searcher.stored_fields(d), score, snippets) for d, score in ranked]
+        snippets = None
+        if not query.lists_everything and query.strict is not None:
+            snippets = _Snippets(searcher, query.strict, request.q)
+        return [
+            _result(searcher.stored_fields(d), score, snippets) | {"pinned": pinned}
+            for d, score, pinned in order
+        ]
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         version = self.current()
@@ -278,6 +350,35 @@ class SearchService:
             "index_version": version.name,
             "built_at": version.info.get("built_at"),
         }
+
+
+@dataclass(slots=True, kw_only=True)
+class _Ranked:
+    """The documents a search may show, in the groups that decide their order: pinned ones
+    first, then those matching every word, then those matching some."""
+
+    pinned: list[int]
+    strict: set[int]
+    relaxed: set[int]
+
+    @property
+    def total(self) -> int:
+        return len(self.strict | self.relaxed | set(self.pinned))
+
+    def by_relevance(
+        self, searcher: Searcher, query: UserQuery, limit: int
+    ) -> list[tuple[int, float | None, bool]]:
+        order: list[tuple[int, float | None, bool]] = [(d, None, True) for d in self.pinned]
+        shown = set(self.pinned)
+        for group, group_query in ((self.strict, query.strict), (self.relaxed, query.relaxed)):
+            wanted = limit - len(order)
+            candidates = group - shown
+            if wanted <= 0 or not candidates or group_query is None:
+                continue
+            scored = _top_scored(searcher, query.ranked(group_query), candidates, limit=wanted)
+            order.extend((d, score, False) for d, score in scored)
+            shown.update(d for d, _ in scored)
+        return order[:limit]
 
 
 def _top_scored(

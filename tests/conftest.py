@@ -37,7 +37,12 @@ def corpus_build(corpus_settings: IndexerSettings) -> BuildReport:
 
 @pytest.fixture(scope="session")
 def service(corpus_settings: IndexerSettings, corpus_build: BuildReport) -> SearchService:
-    return SearchService(corpus_settings.index_dir)
+    """The service as ``make run`` configures it: the shipped synonyms and best bets."""
+    return SearchService(
+        corpus_settings.index_dir,
+        synonyms_file=REPO / "config" / "synonyms.txt",
+        best_bets_file=REPO / "config" / "best-bets.toml",
+    )
 
 
 @pytest.fixture(scope="session")

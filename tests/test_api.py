@@ -18,8 +18,18 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
     response = client.simulate_get("/search", params={"q": "waiting lists", "per_page": "3"})
     assert response.status_code == 200
     body = response.json
-    assert set(body) == {"query", "total", "page", "per_page", "results", "facets", "took_ms"}
+    assert set(body) == {
+        "query",
+        "total",
+        "page",
+        "per_page",
+        "suggestion",
+        "results",
+        "facets",
+        "took_ms",
+    }
     assert (body["query"], body["page"], body["per_page"]) == ("waiting lists", 1, 3)
+    assert body["suggestion"] is None
     assert len(body["results"]) == 3 and body["total"] >= 3
     assert set(body["results"][0]) == {
         "id",
@@ -31,6 +41,7 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
         "score",
         "topics",
         "scope",
+        "pinned",
     }
     assert set(body["facets"]) == {"type", "year", "topic", "scope"}
     assert set(body["facets"]["type"][0]) == {"value", "count", "selected"}
@@ -64,6 +75,10 @@ def test_repeated_filters_widen_and_different_filters_narrow(
         ("year=last", "year"),
         ("topic=" + "x" * 101, "topic"),
         ("q=" + "word " * 101, "q"),
+        ("from=2025-13-01", "from"),
+        ("from=yesterday", "from"),
+        ("to=2025-02-30", "to"),
+        ("from=2025-06-01&to=2025-01-01", "to"),
     ],
     ids=lambda value: value[:30],
 )
@@ -143,3 +158,14 @@ def test_an_unexpected_failure_is_a_json_500_without_details(tmp_path: Path) -> 
             "message": "The search service failed to answer; the error has been logged.",
         }
     }
+
+
+def test_a_misspelt_query_answers_with_a_suggestion(client: falcon.testing.TestClient) -> None:
+    body = client.simulate_get("/search", params={"q": "vacination"}).json
+    assert body["suggestion"] == "vaccination" and body["total"] > 0
+
+
+def test_date_range_over_http(client: falcon.testing.TestClient) -> None:
+    body = client.simulate_get("/search", params={"from": "2026-01-01", "to": "2026-12-31"}).json
+    assert body["total"] > 0
+    assert all(hit["date"].startswith("2026") for hit in body["results"])

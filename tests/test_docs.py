@@ -27,7 +27,9 @@ def test_every_route_is_documented(route: str) -> None:
     assert f"`GET {documented}`" in README
 
 
-@pytest.mark.parametrize("parameter", ["q", "sort", "page", "per_page", *FACET_FIELDS, *SORTS])
+@pytest.mark.parametrize(
+    "parameter", ["q", "sort", "page", "per_page", "from", "to", *FACET_FIELDS, *SORTS]
+)
 def test_every_search_parameter_and_sort_is_documented(parameter: str) -> None:
     assert f"`{parameter}`" in README
 

@@ -1,0 +1,70 @@
+"""Text analysis: what documents and queries are both turned into."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.analysis import canonical_spelling, plain_words, spelling_analyzer, text_analyzer
+
+ANALYZER = text_analyzer()
+
+
+def terms(text: str, mode: str = "index") -> list[str]:
+    return [token.text for token in ANALYZER(text, mode=mode)]
+
+
+@pytest.mark.parametrize(
+    ("text", "index_terms", "query_terms"),
+    [
+        ("A&E", ["a&e"], ["a&e"]),
+        ("COVID-19", ["covid-19", "covid", "19"], ["covid-19"]),
+        ("2025/26", ["2025/26", "2025", "26"], ["2025/26"]),
+        ("3.5 miles", ["3.5", "mile"], ["3.5", "mile"]),
+    ],
+    ids=["a-and-e", "covid-19", "financial-year", "decimal"],
+)
+def test_codes_are_kept_whole_and_indexed_by_their_parts_too(
+    text: str, index_terms: list[str], query_terms: list[str]
+) -> None:
+    assert terms(text) == index_terms
+    assert terms(text, mode="query") == query_terms
+
+
+def test_a_codes_parts_share_its_position_so_phrases_still_match() -> None:
+    positions = [(t.text, t.pos) for t in ANALYZER("new COVID-19 jabs", positions=True)]
+    assert positions == [("new", 0), ("covid-19", 1), ("covid", 1), ("19", 1), ("jab", 2)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("organisation", "organization"),
+        ("paediatric", "pediatric"),
+        ("anaemia", "anemia"),
+        ("colour", "color"),
+        ("centre", "center"),
+        ("programme", "program"),
+        ("analysed", "analyzed"),
+        ("GP's", "gp"),
+        ("children's", "children"),
+        ("Café", "cafe"),
+        ("vaccinations", "vaccination"),
+    ],
+)
+def test_spellings_forms_and_accents_meet(first: str, second: str) -> None:
+    assert terms(first) == terms(second)
+
+
+@pytest.mark.parametrize("word", ["size", "prize", "four", "hour", "seize", "practice"])
+def test_spelling_rules_leave_other_words_alone(word: str) -> None:
+    assert canonical_spelling(word) in (word, "practice")
+
+
+def test_stop_words_go_and_the_spelling_vocabulary_keeps_words_as_written() -> None:
+    assert terms("the waiting lists for the hospital") == ["wait", "list", "hospit"]
+    vocabulary = [t.text for t in spelling_analyzer()("The waiting lists, COVID-19")]
+    assert vocabulary == ["waiting", "lists", "covid-19", "covid", "19"]
+
+
+def test_plain_words_keep_everything_for_phrase_matching() -> None:
+    assert plain_words("A and E, GP's Café") == ["a", "and", "e", "gp", "cafe"]

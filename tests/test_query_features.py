@@ -1,0 +1,172 @@
+"""What people type, understood: syntax, synonyms, typos, partial matches, best bets,
+recency and date filters, over the sample corpus and small hand-made ones."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.config import IndexerSettings
+from search_api.query import MalformedQuery, lex
+from search_api.ranking import RecencySettings
+from search_api.search import SearchRequest, SearchService
+from tests.conftest import html_page, write_corpus
+
+A_AND_E_ARTICLE = "news/2023-12-05-keep-a-and-e-for-emergencies-this-winter.html"
+
+
+def search(service: SearchService, q: str, **kwargs) -> dict:
+    return service.search(SearchRequest(q=q, **kwargs))
+
+
+def ids(result: dict) -> list[str]:
+    return [hit["id"] for hit in result["results"]]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        '"waiting lists',
+        "(waiting lists",
+        "waiting lists)",
+        "OR waiting lists",
+        "waiting lists AND",
+        "waiting OR OR lists",
+        "title: waiting lists",
+        "waiting - lists",
+        "body:",
+    ],
+)
+def test_broken_syntax_is_searched_as_its_plain_words(service: SearchService, broken: str) -> None:
+    with pytest.raises(MalformedQuery):
+        lex(broken)
+    words = " ".join(w for w in ("waiting", "lists") if w in broken) or "body"
+    assert search(service, broken)["total"] == search(service, words)["total"]
+
+
+def test_the_query_language(service: SearchService) -> None:
+    green = set(ids(search(service, '"green plan"', per_page=50)))
+    not_draft = set(ids(search(service, '"green plan" -draft', per_page=50)))
+    assert not_draft and not_draft < green
+    either = search(service, "measles OR inhalers", per_page=50)
+    assert either["total"] == len(
+        set(ids(search(service, "measles", per_page=50)))
+        | set(ids(search(service, "inhalers", per_page=50)))
+    )
+    titled = search(service, "title:waiting", per_page=50)["results"]
+    assert titled and all("wait" in hit["title"].lower() for hit in titled)
+    # A quoted word is searched as written, without synonyms.
+    assert search(service, "vacc*")["total"] >= search(service, '"vaccination"')["total"]
+
+
+def test_everyday_words_find_the_sites_words_through_synonyms(service: SearchService) -> None:
+    assert A_AND_E_ARTICLE in ids(search(service, "a and e", per_page=3))
+    assert A_AND_E_ARTICLE in ids(search(service, "A&E", per_page=3))
+    kids_jabs = search(service, "kids jabs", per_page=3)
+    assert kids_jabs["results"] and all("accin" in hit["title"] for hit in kids_jabs["results"])
+
+
+def test_synonyms_apply_from_the_next_search_after_the_file_changes(
+    corpus_settings: IndexerSettings, tmp_path: Path
+) -> None:
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("# none yet\n")
+    service = SearchService(corpus_settings.index_dir, synonyms_file=synonyms)
+    assert search(service, "qwzx")["total"] == 0
+    synonyms.write_text("qwzx, care homes\n")
+    assert search(service, "qwzx")["total"] > 0
+    synonyms.write_text("qwzx care homes with no comma is not a group\n")  # a mistake
+    assert search(service, "qwzx")["total"] > 0  # the last good version stays
+
+
+def test_a_misspelt_word_still_finds_and_suggests_the_word_meant(
+    service: SearchService,
+) -> None:
+    misspelt = search(service, "mentle health")
+    assert misspelt["suggestion"] == "mental health"
+    assert misspelt["total"] > 0
+    assert all("ental" in hit["title"] + hit["snippet"] for hit in misspelt["results"][:3])
+    assert search(service, "GP appointmnts")["suggestion"] == "GP appointments"
+    assert search(service, "mental health")["suggestion"] is None
+    assert search(service, "zqxv")["suggestion"] is None  # nothing near enough
+
+
+def test_all_words_first_then_some(service: SearchService) -> None:
+    # No page mentions both; neither word alone may make the query come back empty.
+    assert search(service, "inhalers measles")["total"] > 0
+    results = search(service, "flu children", per_page=50)["results"]
+    both = [
+        i
+        for i, hit in enumerate(results)
+        if "flu" in hit["snippet"].lower() and "child" in hit["snippet"].lower()
+    ]
+    assert both and both == list(range(len(both)))  # where both show, they come first
+
+
+def _news(title: str, published: str, words: str) -> str:
+    head = f'<meta property="article:published_time" content="{published}">'
+    body = f"<p>{words} " + "This page has some ordinary text in it. " * 8 + "</p>"
+    return html_page(title, body, head)
+
+
+def test_recent_news_edges_ahead_but_other_types_do_not(tmp_path: Path) -> None:
+    text = "Hospital parking charges change for visitors."
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "news/old.html": _news("Parking update", "2019-05-01", text),
+            "news/new.html": _news("Parking update", "2026-05-01", text),
+            "case-studies/old.html": _news("Parking update", "2019-05-01", text),
+            "case-studies/new.html": _news("Parking update", "2026-05-01", text),
+        },
+    )
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    today = lambda: date(2026, 11, 23)  # noqa: E731
+    service = SearchService(settings.index_dir, today=today)
+    news = search(service, "parking", filters={"type": ("news",)})["results"]
+    assert [hit["id"] for hit in news] == ["news/new.html", "news/old.html"]
+    assert news[0]["score"] > news[1]["score"]
+    studies = search(service, "parking", filters={"type": ("case-study",)})["results"]
+    assert studies[0]["score"] == studies[1]["score"]
+    off = SearchService(settings.index_dir, today=today, recency=RecencySettings(weight=0))
+    unboosted = search(off, "parking", filters={"type": ("news",)})["results"]
+    assert unboosted[0]["score"] == unboosted[1]["score"]
+
+
+def test_best_bets_pin_documents_while_active(
+    corpus_settings: IndexerSettings, tmp_path: Path
+) -> None:
+    bets = tmp_path / "best-bets.toml"
+    bets.write_text(
+        '[[pin]]\nqueries = ["Winter jabs"]\n'
+        'documents = ["pages/contact-us.html", "news/2023-09-14-autumn-flu-and-covid-19-'
+        'vaccinations-begin.html"]\nfrom = 2026-10-01\nuntil = 2027-02-28\n'
+    )
+
+    def on(day: date) -> SearchService:
+        return SearchService(corpus_settings.index_dir, best_bets_file=bets, today=lambda: day)
+
+    during = search(on(date(2026, 11, 23)), "winter jabs!")["results"]
+    assert [(h["id"], h["pinned"]) for h in during[:2]] == [
+        ("pages/contact-us.html", True),
+        ("news/2023-09-14-autumn-flu-and-covid-19-vaccinations-begin.html", True),
+    ]
+    assert not any(hit["pinned"] for hit in during[2:])
+    assert ids(search(on(date(2026, 11, 23)), "winter jabs")).count("pages/contact-us.html") == 1
+    after = search(on(date(2027, 3, 1)), "winter jabs")["results"]
+    assert not any(hit["pinned"] for hit in after)
+    filtered = search(on(date(2026, 11, 23)), "winter jabs", filters={"type": ("news",)})
+    assert "pages/contact-us.html" not in ids(filtered)
+
+
+def test_date_range_filters(service: SearchService) -> None:
+    ranged = search(
+        service, "", per_page=50, date_from=date(2025, 1, 1), date_to=date(2025, 12, 31)
+    )
+    assert ranged["total"] > 0
+    assert all(hit["date"] and hit["date"].startswith("2025") for hit in ranged["results"])
+    assert {v["value"] for v in ranged["facets"]["year"]} == {"2025"}
