@@ -30,6 +30,7 @@ corpus: $(VENV)/.installed-dev
 # Benchmarks print figures; they never fail on a number.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.extraction
+	$(BIN)/python -m bench.relevance
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
