@@ -142,6 +142,19 @@ def build_project_index(abstracts: list[Abstract], index_dir: Path) -> None:
     )
 
 
+# The editable files the service ships with, as ``make run`` serves them.
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+def shipped_service(index_dir: Path) -> SearchService:
+    """The search service configured as deployed: shipped synonyms and best bets."""
+    return SearchService(
+        index_dir,
+        synonyms_file=CONFIG / "synonyms.txt",
+        best_bets_file=CONFIG / "best-bets.toml",
+    )
+
+
 def project_search(service: SearchService) -> SearchFn:
     """The project's ranking, read page by page (at most ``MAX_PER_PAGE`` a page) as a client of
     the API would read it."""
@@ -168,7 +181,7 @@ def project_search(service: SearchService) -> SearchFn:
 def project_engine(abstracts: list[Abstract], index_dir: Path) -> SearchFn:
     """The abstracts indexed in ``index_dir`` and searched by the project's own service."""
     build_project_index(abstracts, index_dir)
-    return project_search(SearchService(index_dir))
+    return project_search(shipped_service(index_dir))
 
 
 class Fts5Reference:

@@ -32,6 +32,7 @@ from bench.cranfield import (
     SearchFn,
     load_collection,
     project_engine,
+    shipped_service,
 )
 from indexer.build import build_index
 from indexer.config import IndexerSettings
@@ -252,7 +253,7 @@ def measure_sample(service: SearchService, queries: Sequence[JudgedQuery]) -> Sa
 def print_sample(queries: Sequence[JudgedQuery]) -> None:
     with tempfile.TemporaryDirectory(prefix="blmk-sample-") as workdir:
         build_index(IndexerSettings(corpus_dir=CORPUS, index_dir=Path(workdir)))
-        figures = measure_sample(SearchService(Path(workdir)), queries)
+        figures = measure_sample(shipped_service(Path(workdir)), queries)
     print(
         f"Sample site: {len(queries)} judged queries from {QUERIES.relative_to(REPO)} "
         f"({figures.known_items} known-item, {figures.topics} topic)\n"
