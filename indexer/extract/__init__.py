@@ -13,6 +13,7 @@ from indexer.errors import TooLargeFile, UnreadableFile, UnsupportedFile
 from indexer.extract.html import extract_html
 from indexer.extract.layout import FolderFacets, facets_from_path
 from indexer.extract.pdf import extract_pdf
+from indexer.extract.sidecar import read_sidecar
 from indexer.text import shorten
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -97,9 +98,13 @@ def _pdf_document(
     common: dict[str, object],
     folders: FolderFacets,
 ) -> Document:
-    """The PDF's pages and metadata as a ``Document``."""
+    """The PDF's pages and metadata, with its sidecar's corrections on top."""
     pdf = extract_pdf(data, settings.max_pdf_pages)
-    return Document(
+    sidecar = read_sidecar(path)
+    digest = hashlib.sha256(data)
+    if sidecar is not None:  # a corrected sidecar must count as a changed document
+        digest.update(b"\0sidecar\0" + sidecar.data)
+    doc = Document(
         **common,
         type=folders.type or "document",
         title=pdf.title or tidy_file_name(path),
@@ -112,6 +117,15 @@ def _pdf_document(
         language=pdf.language,
         notes=pdf.notes,
     )
+    doc.content_hash = digest.hexdigest()
+    if sidecar is not None:
+        doc.title = sidecar.title or doc.title
+        doc.summary = sidecar.summary or doc.summary
+        doc.date = sidecar.date or doc.date
+        doc.topics = doc.topics if sidecar.topics is None else sidecar.topics
+        doc.scope = sidecar.scope or doc.scope  # type: ignore[assignment]
+        doc.notes = [*doc.notes, *sidecar.notes]
+    return doc
 
 
 def tidy_file_name(path: Path) -> str:
