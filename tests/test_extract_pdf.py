@@ -12,7 +12,7 @@ from pypdf import PdfReader, PdfWriter
 from indexer.build import Skipped, extract_all
 from indexer.config import IndexerSettings
 from indexer.document import PAGE_BREAK, Document
-from indexer.errors import CorruptFile, TooLargeFile, UnsupportedFile
+from indexer.errors import CorruptFile, EncryptedFile, TooLargeFile, UnsupportedFile
 from indexer.extract import extract_file
 from indexer.extract.pdf import NO_TEXT_LAYER
 from tests.conftest import CORPUS, SHARED_DATA, blank_pdf, shared_data
@@ -258,3 +258,36 @@ def test_a_large_real_pdf_over_a_tiny_time_limit_is_too_slow(samples: Path) -> N
 
 def test_shared_data_path_is_beside_the_checkout() -> None:
     assert SHARED_DATA.name == "data" and SHARED_DATA.parent.name == "shared"
+
+
+def encrypted_copy(source: Path, target: Path, algorithm: str, user_password: str) -> Path:
+    writer = PdfWriter(clone_from=PdfReader(source))
+    writer.encrypt(
+        user_password=user_password,
+        owner_password="board-only",
+        algorithm=algorithm,
+        permissions_flag=0,  # no printing, copying or editing without the owner password
+    )
+    with target.open("wb") as out:
+        writer.write(out)
+    return target
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_a_pdf_restricted_only_by_an_owner_password_is_indexed(
+    tmp_path: Path, algorithm: str
+) -> None:
+    """Published reports often are; AES needs pypdf's crypto extra (the cryptography package)."""
+    path = encrypted_copy(DRAFT_PLAN, tmp_path / "plan.pdf", algorithm, user_password="")
+    assert PdfReader(path).is_encrypted
+    doc = extract_file(path, SETTINGS, tmp_path)
+    plain = extract_file(DRAFT_PLAN, SETTINGS, CORPUS)
+    assert [p.text for p in doc.pages] == [p.text for p in plain.pages]
+    assert doc.title == plain.title
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_a_pdf_that_needs_a_password_to_open_is_encrypted(tmp_path: Path, algorithm: str) -> None:
+    path = encrypted_copy(DRAFT_PLAN, tmp_path / "plan.pdf", algorithm, user_password="staff")
+    with pytest.raises(EncryptedFile, match="needs a password to open"):
+        extract_file(path, SETTINGS, tmp_path)
