@@ -291,3 +291,13 @@ def test_a_pdf_that_needs_a_password_to_open_is_encrypted(tmp_path: Path, algori
     path = encrypted_copy(DRAFT_PLAN, tmp_path / "plan.pdf", algorithm, user_password="staff")
     with pytest.raises(EncryptedFile, match="needs a password to open"):
         extract_file(path, SETTINGS, tmp_path)
+
+
+def test_the_corpus_sidecar_gives_the_board_paper_its_title_and_topics() -> None:
+    doc = extract_file(
+        CORPUS / "documents" / "board-paper-green-plan-refresh.pdf", SETTINGS, CORPUS
+    )
+    assert doc.title == "Refreshing the BLMK Green Plan: ICB board paper, January 2025"
+    assert doc.topics == ["Green Plan and sustainability", "Governance"]
+    assert doc.date is not None and doc.date.isoformat() == "2025-01-08"  # from the PDF
+    assert doc.notes == []
