@@ -86,6 +86,14 @@ def test_search_over_http(server: str) -> None:
     assert {f["value"] for f in body["facets"]["type"]} >= {"page", "document", "news"}
 
 
+def test_a_pdf_hit_links_to_its_page_over_http(server: str) -> None:
+    status, body = get_json(f"{server}/search?q=cinnabar+ragwort")
+    assert status == 200 and body["total"] == 1
+    hit = body["results"][0]
+    assert hit["url"].endswith("milton-keynes-green-roof-project.pdf#page=4")
+    assert hit["pages"][0]["number"] == 4
+
+
 def test_too_many_per_page_over_http(server: str) -> None:
     status, body = get_json(f"{server}/search?q=x&per_page=500")
     assert status == 400

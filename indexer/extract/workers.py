@@ -25,8 +25,9 @@ from indexer.document import Document
 from indexer.errors import TooSlowFile
 from indexer.extract import extract_file
 
-# A worker that has not started in this time means a broken installation, not a slow file.
-START_TIMEOUT_SECONDS = 120.0
+# A worker that has not started in this time means a broken installation (or a __main__ that
+# spawned processes cannot import, such as code piped to python), not a slow file.
+START_TIMEOUT_SECONDS = 30.0
 
 
 def _context() -> multiprocessing.context.BaseContext:
