@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test index corpus lint clean
+.PHONY: run test index corpus lint bench clean
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
@@ -26,6 +26,10 @@ index: $(VENV)/.installed
 # Regenerates corpus/ from corpus-src/ (needs the dev extra: fpdf2).
 corpus: $(VENV)/.installed-dev
 	$(BIN)/python tools/make_corpus.py
+
+# Pages per second of PDF extraction (sample corpus, and ../shared/data/pdf-samples if present).
+bench: $(VENV)/.installed
+	$(BIN)/python bench/pdf.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
