@@ -26,6 +26,7 @@ from whoosh.index import open_dir
 from whoosh.query import Every, Query
 from whoosh.searching import Searcher
 
+from indexer.document import PAGE_BREAK
 from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore
 from indexer.text import shorten
@@ -367,7 +368,7 @@ def _result(
     pages = snippets.pages(fields) if snippets else []
     snippet = pages[0]["snippet"] if pages else snippets(fields) if snippets else ""
     if not snippet:
-        text = fields.get("summary") or fields.get("body", "")
+        text = fields.get("summary") or fields.get("body", "").replace(PAGE_BREAK, " ")
         snippet = html.escape(shorten(text, SNIPPET_CHARS), quote=False)
     document = _stored_document(fields)
     result = {key: document[key] for key in RESULT_FIELDS} | {

@@ -123,7 +123,7 @@ def _pdf_document(
         doc.summary = sidecar.summary or doc.summary
         doc.date = sidecar.date or doc.date
         doc.topics = doc.topics if sidecar.topics is None else sidecar.topics
-        doc.scope = sidecar.scope or doc.scope  # type: ignore[assignment]
+        doc.scope = sidecar.scope or doc.scope
         doc.notes = [*doc.notes, *sidecar.notes]
     return doc
 
