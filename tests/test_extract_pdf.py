@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,12 @@ from pypdf import PdfReader, PdfWriter
 from indexer.build import Skipped, extract_all
 from indexer.config import IndexerSettings
 from indexer.document import PAGE_BREAK, Document
-from indexer.errors import CorruptFile, EncryptedFile, TooLargeFile, UnsupportedFile
+from indexer.errors import (
+    CorruptFile,
+    EncryptedFile,
+    TooLargeFile,
+    UnsupportedFile,
+)
 from indexer.extract import extract_file
 from indexer.extract.pdf import NO_TEXT_LAYER
 from tests.conftest import CORPUS, SHARED_DATA, blank_pdf, shared_data
@@ -108,6 +114,26 @@ def test_a_pdf_over_the_time_limit_is_too_slow_and_workers_carry_on() -> None:
     assert "took longer than the 0.001 s limit" in outcomes[0].message
     relaxed = IndexerSettings(extract_workers=1)
     assert isinstance(next(extract_all([DRAFT_PLAN], relaxed, CORPUS)), Document)
+
+
+def test_damaged_pdfs_are_indexed_or_reported_never_a_crash(tmp_path: Path) -> None:
+    """Truncated uploads and flipped bytes, as a build meets them (workers, time limit)."""
+    source = (CORPUS / "case-studies/national/working-in-partnership").glob("*.pdf")
+    original = next(source).read_bytes()
+    rng = random.Random(2026)
+    files = []
+    for number in range(40):
+        data = bytearray(original[: rng.randrange(10, len(original))] if number < 15 else original)
+        for _ in range(0 if number < 15 else rng.choice([1, 5, 50])):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        files.append(tmp_path / f"upload-{number:02}.pdf")
+        files[-1].write_bytes(bytes(data))
+    outcomes = list(extract_all(files, IndexerSettings(file_timeout_seconds=20), tmp_path))
+    codes = {"unsupported", "unreadable", "too-large", "corrupt", "encrypted", "empty", "too-slow"}
+    assert len(outcomes) == 40
+    assert all(isinstance(o, Document) or o.code in codes for o in outcomes)
+    assert any(isinstance(o, Document) for o in outcomes)
+    assert any(getattr(o, "code", None) == "corrupt" for o in outcomes)
 
 
 # --- the shared sample PDFs ------------------------------------------------------------------
