@@ -21,7 +21,7 @@ from indexer.errors import (
 )
 from indexer.extract import extract_file
 from indexer.extract.pdf import NO_TEXT_LAYER
-from tests.conftest import CORPUS, SHARED_DATA, blank_pdf, shared_data
+from tests.conftest import CORPUS, blank_pdf, shared_data
 
 SETTINGS = IndexerSettings()
 DRAFT_PLAN = CORPUS / "documents" / "draft-green-plan-2025.pdf"
@@ -280,10 +280,6 @@ def test_a_large_real_pdf_over_a_tiny_time_limit_is_too_slow(samples: Path) -> N
     slow, quick = extract_all(files, settings, samples)
     assert isinstance(slow, Skipped) and slow.code == "too-slow"
     assert isinstance(quick, Document) and quick.pages[0].text.startswith("Lorem ipsum")
-
-
-def test_shared_data_path_is_beside_the_checkout() -> None:
-    assert SHARED_DATA.name == "data" and SHARED_DATA.parent.name == "shared"
 
 
 def encrypted_copy(source: Path, target: Path, algorithm: str, user_password: str) -> Path:
