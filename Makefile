@@ -27,10 +27,12 @@ index: $(VENV)/.installed
 corpus: $(VENV)/.installed-dev
 	$(BIN)/python tools/make_corpus.py
 
-# Benchmarks print figures; they never fail on a number.
+# Benchmarks print figures (they never fail on a number): extraction quality and speed,
+# relevance, PDF pages per second. Those needing ../shared/data say so when it is absent.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
+	$(BIN)/python bench/pdf.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,10 +20,14 @@ from whoosh.index import create_in
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.errors import ExtractionError
-from indexer.extract import SOURCE_SUFFIXES, extract_file, relative_id
+from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, extract_file, relative_id
 from indexer.extract.profile import ProfileError, cached_profile
+from indexer.extract.workers import Job, Workers
 from indexer.schema import SCHEMA, SPELLING_FIELD
 from indexer.store import IndexStore
+
+# Files read ahead of the one being written to the index, while a slow PDF is awaited.
+LOOKAHEAD = 16
 
 
 class BuildError(Exception):
@@ -36,10 +42,19 @@ class Skipped:
 
 
 @dataclass(slots=True, kw_only=True)
+class Flagged:
+    """Indexed, with something for staff to fix (the document's notes)."""
+
+    path: str
+    notes: list[str]
+
+
+@dataclass(slots=True, kw_only=True)
 class BuildReport:
     version: str
     indexed: int
     skipped: list[Skipped] = field(default_factory=list)
+    flagged: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -55,15 +70,56 @@ def source_files(corpus_dir: Path) -> list[Path]:
 
 
 def extract_all(
-    files: list[Path], settings: IndexerSettings, corpus_dir: Path | None
+    files: Iterable[Path],
+    settings: IndexerSettings,
+    corpus_dir: Path | None,
+    workers: Workers | None = None,
 ) -> Iterator[Document | Skipped]:
-    for path in files:
-        try:
-            yield extract_file(path, settings, corpus_dir)
-        except ExtractionError as error:
-            yield Skipped(
-                path=relative_id(path, corpus_dir), code=error.code, message=error.message
-            )
+    """Each file's document, or why it was skipped, in the order given.
+
+    PDFs go to worker processes (several at once, each within the time limit) while HTML is
+    read here. Pass ``workers`` to share them across calls; otherwise they are started here and
+    stopped when the iteration ends.
+    """
+    with ExitStack() as stack:
+        if workers is None:
+            workers = stack.enter_context(Workers(settings))
+        pending: deque[Job | Document | Skipped] = deque()
+        for path in files:
+            if path.suffix.lower() in PDF_SUFFIXES:
+                pending.append(workers.submit(path, corpus_dir))
+            else:
+                pending.append(_extract_here(path, settings, corpus_dir))
+            while pending and (len(pending) > LOOKAHEAD or _is_ready(pending[0])):
+                yield _settle(pending.popleft(), corpus_dir)
+        while pending:
+            yield _settle(pending.popleft(), corpus_dir)
+
+
+def _extract_here(
+    path: Path, settings: IndexerSettings, corpus_dir: Path | None
+) -> Document | Skipped:
+    try:
+        return extract_file(path, settings, corpus_dir)
+    except ExtractionError as error:
+        return _skipped(path, corpus_dir, error)
+
+
+def _is_ready(item: Job | Document | Skipped) -> bool:
+    return not isinstance(item, Job) or item.ready()
+
+
+def _settle(item: Job | Document | Skipped, corpus_dir: Path | None) -> Document | Skipped:
+    if not isinstance(item, Job):
+        return item
+    try:
+        return item.result()
+    except ExtractionError as error:
+        return _skipped(item.path, corpus_dir, error)
+
+
+def _skipped(path: Path, corpus_dir: Path | None, error: ExtractionError) -> Skipped:
+    return Skipped(path=relative_id(path, corpus_dir), code=error.code, message=error.message)
 
 
 def index_fields(doc: Document) -> dict[str, object]:
@@ -107,7 +163,7 @@ def build_index(
     try:
         index = create_in(str(version), SCHEMA)
         writer = index.writer()
-        indexed, skipped = 0, []
+        indexed, skipped, flagged = 0, [], []
         try:
             for item in extract_all(source_files(corpus_dir), settings, corpus_dir):
                 if isinstance(item, Skipped):
@@ -115,6 +171,8 @@ def build_index(
                 else:
                     writer.add_document(**index_fields(item))
                     indexed += 1
+                    if item.notes:
+                        flagged.append(Flagged(path=item.id, notes=item.notes))
                 if on_file:
                     on_file(item)
         except BaseException:
@@ -134,6 +192,7 @@ def build_index(
                 "skipped": [
                     {"path": s.path, "code": s.code, "message": s.message} for s in skipped
                 ],
+                "flagged": [{"path": f.path, "notes": f.notes} for f in flagged],
                 "seconds": round(seconds, 3),
                 "corpus": str(corpus_dir),
             },
@@ -142,4 +201,6 @@ def build_index(
         shutil.rmtree(version, ignore_errors=True)
         raise
     store.prune(settings.keep_versions)
-    return BuildReport(version=version.name, indexed=indexed, skipped=skipped, seconds=seconds)
+    return BuildReport(
+        version=version.name, indexed=indexed, skipped=skipped, flagged=flagged, seconds=seconds
+    )

@@ -17,6 +17,7 @@ from indexer.build import BuildError, Skipped, build_index, extract_all, source_
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.extract.profile import ProfileError, cached_profile
+from indexer.extract.workers import Workers
 
 # What ``extract`` shows of a document, after "path" and "ok".
 EXTRACT_FIELDS = (
@@ -72,23 +73,28 @@ def run_build(settings: IndexerSettings) -> int:
         return 1
     print(
         f"Indexed {report.indexed} documents in {report.seconds:.1f} s; "
-        f"skipped {len(report.skipped)} files; published version {report.version}"
+        f"skipped {len(report.skipped)} files; {len(report.flagged)} indexed with notes; "
+        f"published version {report.version}"
     )
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: [{skipped.code}] {skipped.message}")
+    for flagged in report.flagged:
+        for note in flagged.notes:
+            print(f"  flagged {flagged.path}: {note}")
     return 0
 
 
-def _files_with_roots(paths: list[Path], corpus_dir: Path) -> Iterator[tuple[Path, Path | None]]:
-    """Each file to extract with the root its id and folder facets are read from: the corpus
-    when the file is inside it, else the folder named on the command line."""
+def _files_with_roots(
+    paths: list[Path], corpus_dir: Path
+) -> Iterator[tuple[list[Path], Path | None]]:
+    """The files each command-line path names, with the root their ids and folder facets are
+    read from: the corpus when the path is inside it, else the folder named."""
     for path in paths:
         inside = path.resolve().is_relative_to(corpus_dir.resolve())
         if path.is_dir():
-            root = corpus_dir if inside else path
-            yield from ((file, root) for file in source_files(path))
+            yield source_files(path), corpus_dir if inside else path
         else:
-            yield path, corpus_dir if inside else None
+            yield [path], corpus_dir if inside else None
 
 
 def extract_record(path: Path, item: Document | Skipped) -> dict[str, Any]:
@@ -106,9 +112,10 @@ def run_extract(paths: list[Path], settings: IndexerSettings) -> int:
         except ProfileError as error:
             print(f"blmk-index: {error}", file=sys.stderr)
             return 2
-    for path, root in _files_with_roots(paths, settings.corpus_dir):
-        for item in extract_all([path], settings, root):
-            print(json.dumps(extract_record(path, item), ensure_ascii=False), flush=True)
+    with Workers(settings) as workers:  # one set of workers for every path named
+        for files, root in _files_with_roots(paths, settings.corpus_dir):
+            for path, item in zip(files, extract_all(files, settings, root, workers), strict=True):
+                print(json.dumps(extract_record(path, item), ensure_ascii=False), flush=True)
     return 0
 
 

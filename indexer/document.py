@@ -11,11 +11,19 @@ Scope = Literal["local", "national"]
 
 DOC_TYPES: tuple[str, ...] = ("news", "page", "case-study", "document")
 SCOPES: tuple[str, ...] = ("local", "national")
+# Separates the pages of a paginated document's body, so the search service can tell which page
+# a match is on from the stored body alone. The analyzer reads it as whitespace, and the text
+# clean-up removes it from page texts, so it never occurs inside a page.
+PAGE_BREAK = "\f"
 
 
 @dataclass(slots=True, kw_only=True)
 class Page:
-    """One page of a paginated source (a PDF); HTML documents have none."""
+    """One page of a paginated source (a PDF); HTML documents have none.
+
+    Every page is kept, with empty text when it has none (a scanned page), so page numbers
+    and the page count stay true and the ``PAGE_BREAK``-joined body splits back into pages.
+    """
 
     number: int
     text: str

@@ -2,13 +2,17 @@
 
     ExtractionError          any file the indexer read but cannot index (has a ``code``)
     ├── UnsupportedFile      not HTML or PDF, or not what its name says
-    ├── UnreadableFile       missing, unreadable or larger than the size limit
+    ├── UnreadableFile       missing or unreadable
+    │   └── TooLargeFile     over the byte limit, or a PDF over the page limit
     ├── CorruptFile          the parser gave up on it
     ├── EncryptedFile        a PDF that needs a password to open
-    └── EmptyFile            no text worth indexing
+    ├── EmptyFile            no text worth indexing
+    └── TooSlowFile          reading it took longer than the per-file time limit
 
 Each error carries a stable machine-readable ``code`` (shown in build summaries and in
 ``blmk-index extract``) and a message written for the member of staff who uploaded the file.
+Errors cross process boundaries (PDFs are read in worker processes), so they pickle: their
+only argument is the message.
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ class UnreadableFile(ExtractionError):
     code = "unreadable"
 
 
+class TooLargeFile(UnreadableFile):
+    code = "too-large"
+
+
 class CorruptFile(ExtractionError):
     code = "corrupt"
 
@@ -40,3 +48,7 @@ class EncryptedFile(ExtractionError):
 
 class EmptyFile(ExtractionError):
     code = "empty"
+
+
+class TooSlowFile(ExtractionError):
+    code = "too-slow"

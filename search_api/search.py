@@ -26,10 +26,12 @@ from whoosh.index import open_dir
 from whoosh.query import Every, Query
 from whoosh.searching import Searcher
 
+from indexer.document import PAGE_BREAK
 from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore
 from indexer.text import shorten
 from search_api.best_bets import BestBets
+from search_api.pages import PageRanker, page_url
 from search_api.query import QueryReader, UserQuery
 from search_api.ranking import RankingWeighting, RecencySettings
 from search_api.spelling import Vocabulary
@@ -58,7 +60,7 @@ RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
 SNIPPET_CHARS = 240
 EXCERPT_CHARS = 700
 ANALYZER = SCHEMA["body"].analyzer
-_LINE_BREAKS = re.compile(r"\s*\n\s*")
+_LINE_BREAKS = re.compile(r"\s*[\n\f]\s*")
 log = logging.getLogger(__name__)
 
 
@@ -417,12 +419,27 @@ class _Snippets:
         self.needles = sorted(self.words) + sorted(typed_words)
         self.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
         self.formatter = MarkFormatter()
+        self.ranker = PageRanker(self.words)
 
     def __call__(self, fields: dict[str, Any]) -> str:
         for text in (_excerpt(fields.get("body", ""), self.needles), fields.get("summary", "")):
             if text and (snippet := self._highlight(text)):
                 return snippet
         return ""
+
+    def pages(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
+        """A paginated document's best-matching pages, each with its snippet and deep link."""
+        if not fields.get("page_count"):
+            return []
+        return [
+            {
+                "number": page.number,
+                "snippet": self._highlight(_excerpt(page.text, self.needles))
+                or html.escape(shorten(page.text, SNIPPET_CHARS), quote=False),
+                "url": page_url(fields.get("url", ""), page.number),
+            }
+            for page in self.ranker.best(fields.get("body", ""))
+        ]
 
     def _highlight(self, text: str) -> str:
         return highlight(text, self.words, ANALYZER, self.fragmenter, self.formatter, top=2)
@@ -448,15 +465,21 @@ def _excerpt(text: str, needles: list[str]) -> str:
 def _result(
     fields: dict[str, Any], score: float | None, snippets: _Snippets | None
 ) -> dict[str, Any]:
-    snippet = snippets(fields) if snippets else ""
+    """One hit; a PDF's hit leads with its best page: that page's snippet and deep link."""
+    pages = snippets.pages(fields) if snippets else []
+    snippet = pages[0]["snippet"] if pages else snippets(fields) if snippets else ""
     if not snippet:
-        text = fields.get("summary") or fields.get("body", "")
+        text = fields.get("summary") or fields.get("body", "").replace(PAGE_BREAK, " ")
         snippet = html.escape(shorten(text, SNIPPET_CHARS), quote=False)
     document = _stored_document(fields)
-    return {key: document[key] for key in RESULT_FIELDS} | {
+    result = {key: document[key] for key in RESULT_FIELDS} | {
         "snippet": snippet,
         "score": round(score, 4) if score is not None else None,
+        "pages": pages,
     }
+    if pages:
+        result["url"] = pages[0]["url"]
+    return result
 
 
 def _stored_document(fields: dict[str, Any]) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 
 import falcon.testing
 import pytest
+from pypdf import PdfWriter
 
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
@@ -68,3 +70,15 @@ def html_page(title: str, body: str, head: str = "") -> str:
         f"<body><nav><ul><li>Home</li><li>News</li></ul></nav><main><h1>{title}</h1>{body}"
         "</main><footer>Copyright footer text</footer></body></html>"
     )
+
+
+def blank_pdf(pages: int, title: str | None = None) -> bytes:
+    """A real PDF whose pages carry no text, like a scan without OCR."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if title:
+        writer.add_metadata({"/Title": title})
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -42,9 +42,18 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
         "topics",
         "scope",
         "pinned",
+        "pages",
     }
     assert set(body["facets"]) == {"type", "year", "topic", "scope"}
     assert set(body["facets"]["type"][0]) == {"value", "count", "selected"}
+
+
+def test_a_pdf_hit_lists_its_pages(client: falcon.testing.TestClient) -> None:
+    response = client.simulate_get("/search", params={"q": "cinnabar moth trap"})
+    hit = response.json["results"][0]
+    assert hit["type"] == "case-study"
+    assert [set(page) for page in hit["pages"]] == [{"number", "snippet", "url"}]
+    assert hit["pages"][0]["number"] == 4 and hit["url"].endswith(".pdf#page=4")
 
 
 def test_repeated_filters_widen_and_different_filters_narrow(

@@ -54,3 +54,12 @@ def test_every_source_has_its_generated_file_and_nothing_else_is_there() -> None
 
 def test_corpus_stays_small() -> None:
     assert sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file()) < 5 * 1024 * 1024
+
+
+def test_sidecars_are_copied_beside_their_pdfs_unchanged() -> None:
+    sources = sorted(SOURCE.rglob("*.pdf.json"))
+    assert sources, "the corpus shows a sidecar in use"
+    for source in sources:
+        copy = CORPUS / source.relative_to(SOURCE)
+        assert copy.read_bytes() == source.read_bytes()
+        assert copy.with_suffix("").is_file(), f"{copy.name} sits beside no PDF"

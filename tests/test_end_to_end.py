@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS
+from tests.conftest import CORPUS, blank_pdf, shared_data, write_corpus
 
 BIN = Path(sys.executable).parent
 
@@ -46,6 +46,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 0, done.stderr
     assert "Indexed 68 documents" in done.stdout and "skipped 0 files" in done.stdout
+    assert "0 indexed with notes" in done.stdout
     return index
 
 
@@ -83,6 +84,14 @@ def test_search_over_http(server: str) -> None:
     assert top[0]["title"] == "Our Green Plan"
     assert any(hit["type"] == "document" for hit in top)
     assert {f["value"] for f in body["facets"]["type"]} >= {"page", "document", "news"}
+
+
+def test_a_pdf_hit_links_to_its_page_over_http(server: str) -> None:
+    status, body = get_json(f"{server}/search?q=cinnabar+ragwort")
+    assert status == 200 and body["total"] == 1
+    hit = body["results"][0]
+    assert hit["url"].endswith("milton-keynes-green-roof-project.pdf#page=4")
+    assert hit["pages"][0]["number"] == 4
 
 
 def test_too_many_per_page_over_http(server: str) -> None:
@@ -155,3 +164,56 @@ def test_build_fails_clearly_on_a_missing_corpus(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "corpus folder not found" in done.stderr
+
+
+def run_index(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [BIN / "blmk-index", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_extract_reports_every_shared_sample_pdf() -> None:
+    samples = shared_data("pdf-samples")
+    done = run_index("extract", samples)
+    assert done.returncode == 0, done.stderr
+    records = {
+        Path(r["path"]).relative_to(samples).as_posix(): r
+        for r in map(json.loads, done.stdout.splitlines())
+    }
+    listing = json.loads((samples / "files.json").read_text())["data"]
+    assert len(records) == 31
+    for entry in listing:
+        record = records.get(entry["path"])
+        if record is None:
+            continue  # GeoTopo.pdf is listed but not shipped
+        if entry["encrypted"]:
+            assert record["error"]["code"] == "encrypted"
+        elif record["ok"]:
+            assert len(record["pages"]) == entry["pages"], entry["path"]
+    scanned = records["019-grayscale-image/grayscale-image.pdf"]
+    assert scanned["ok"] and scanned["notes"][0].startswith("no text layer")
+    geotopo = records["009-pdflatex-geotopo/GeoTopo-komprimiert.pdf"]
+    assert geotopo["author"] == "Martin Thoma"
+    assert "selbstadjungiert" in geotopo["pages"][99]["text"]
+
+
+def test_build_summary_lists_skipped_and_flagged_files(tmp_path: Path) -> None:
+    pdf = (CORPUS / "documents" / "board-paper-green-plan-refresh.pdf").read_bytes()
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "documents/board-paper.pdf": pdf,
+            "documents/scan.pdf": blank_pdf(2),
+            "documents/truncated.pdf": pdf[:3000],
+        },
+    )
+    done = run_index("build", "--corpus", corpus, "--index", tmp_path / "index")
+    assert done.returncode == 0, done.stderr
+    assert "Indexed 2 documents" in done.stdout
+    assert "skipped 1 files; 1 indexed with notes" in done.stdout
+    assert "  skipped documents/truncated.pdf: [corrupt] corrupt: the PDF is damaged" in done.stdout
+    assert "  flagged documents/scan.pdf: no text layer:" in done.stdout

@@ -8,7 +8,10 @@ import pytest
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
+from indexer.document import PAGE_BREAK
+from indexer.extract import extract_file
 from indexer.store import IndexStore
+from search_api.pages import PageRanker
 from search_api.search import SearchRequest, SearchService
 from tests.conftest import CORPUS, html_page, write_corpus
 
@@ -158,3 +161,69 @@ def test_a_headline_seen_only_in_teaser_blocks_finds_just_its_own_article(
     assert [hit["id"] for hit in hits] == [
         "news/2026-04-09-spring-covid-19-and-new-chickenpox-vaccinations.html"
     ]
+
+
+GREEN_ROOF = "case-studies/local/resilient-communities/milton-keynes-green-roof-project.pdf"
+
+
+def test_a_query_answered_on_one_page_of_a_case_study_links_to_that_page(
+    service: SearchService,
+) -> None:
+    pages = extract_file(CORPUS / GREEN_ROOF, IndexerSettings(), CORPUS).pages
+    assert [p.number for p in pages if "cinnabar" in p.text and "ragwort" in p.text] == [4]
+    result = search(service, q="cinnabar ragwort")
+    assert result["total"] == 1
+    hit = result["results"][0]
+    assert hit["id"] == GREEN_ROOF
+    assert [page["number"] for page in hit["pages"]] == [4]
+    assert hit["url"].endswith(f"/{GREEN_ROOF}#page=4") and hit["url"] == hit["pages"][0]["url"]
+    assert (
+        "<mark>cinnabar</mark>" in hit["snippet"] and hit["snippet"] == hit["pages"][0]["snippet"]
+    )
+
+
+def test_a_pdf_is_listed_once_with_its_best_pages_first(service: SearchService) -> None:
+    hits = search(service, q="inhalers", per_page=50)["results"]
+    assert len({hit["id"] for hit in hits}) == len(hits)
+    study = next(
+        hit for hit in hits if hit["id"].endswith("lower-carbon-inhalers-bedford-gp-practices.pdf")
+    )
+    assert 1 <= len(study["pages"]) <= 3
+    numbers = [page["number"] for page in study["pages"]]
+    assert len(set(numbers)) == len(numbers)
+    assert all(page["url"].endswith(f"#page={page['number']}") for page in study["pages"])
+    assert all("<mark>" in page["snippet"] for page in study["pages"])
+
+
+def test_html_hits_and_browsing_have_no_page_list(service: SearchService) -> None:
+    hits = search(service, q="green roof", per_page=50)["results"]
+    assert all(hit["pages"] == [] for hit in hits if hit["type"] in ("news", "page"))
+    assert any(hit["pages"] for hit in hits if hit["type"] == "case-study")
+    browsing = search(service, filters={"type": ("case-study",)}, per_page=50)["results"]
+    assert browsing and all(hit["pages"] == [] and "#" not in hit["url"] for hit in browsing)
+
+
+def test_a_pdf_matched_by_its_title_only_links_to_the_document(tmp_path: Path) -> None:
+    pdf = (CORPUS / GREEN_ROOF).read_bytes()
+    corpus = write_corpus(tmp_path / "corpus", {"documents/roof.pdf": pdf})
+    (corpus / "documents" / "roof.pdf.json").write_text('{"title": "Zebracrossing report"}')
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    hit = search(SearchService(settings.index_dir), q="zebracrossing")["results"][0]
+    assert hit["pages"] == [] and hit["url"].endswith("/documents/roof.pdf")
+
+
+def test_pages_rank_by_distinct_terms_then_occurrences() -> None:
+    body = PAGE_BREAK.join(
+        [
+            "Flu clinics open. Flu flu flu.",  # one term, often
+            "",  # a page without text
+            "Flu vaccinations at pharmacies.",  # two terms
+            "Nothing relevant here.",
+            "Vaccination clinics and flu jabs for the over-65s; flu vaccination again.",
+        ]
+    )
+    ranker = PageRanker(["flu", "vaccin"])
+    assert [page.number for page in ranker.best(body)] == [5, 3, 1]
+    assert [page.number for page in ranker.best(body, limit=1)] == [5]
+    assert PageRanker([]).best(body) == []

@@ -507,6 +507,11 @@ def main() -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             pdf.output(str(target))
         written += 1
+    # Sidecars (staff corrections to a PDF's metadata) are copied beside their PDF as they are.
+    for sidecar in sorted(SOURCE.rglob("*.pdf.json")):
+        target = CORPUS / sidecar.relative_to(SOURCE)
+        target.write_bytes(sidecar.read_bytes())
+        written += 1
     print(f"wrote {written} files into {CORPUS}")
     return 0
 

@@ -8,12 +8,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 from indexer.config import IndexerSettings
-from indexer.document import Document
-from indexer.errors import UnreadableFile, UnsupportedFile
+from indexer.document import PAGE_BREAK, Document
+from indexer.errors import TooLargeFile, UnreadableFile, UnsupportedFile
 from indexer.extract.html import extract_html
-from indexer.extract.layout import facets_from_breadcrumb, facets_from_path, type_from_url
+from indexer.extract.layout import (
+    FolderFacets,
+    facets_from_breadcrumb,
+    facets_from_path,
+    type_from_url,
+)
 from indexer.extract.pdf import extract_pdf
 from indexer.extract.profile import cached_profile
+from indexer.extract.sidecar import read_sidecar
 from indexer.text import shorten
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -36,7 +42,7 @@ def read_source(path: Path, max_bytes: int) -> bytes:
         size = path.stat().st_size
         if size > max_bytes:
             megabytes, limit = size / 1_048_576, max_bytes / 1_048_576
-            raise UnreadableFile(f"too large: {megabytes:.1f} MB is over the {limit:.0f} MB limit")
+            raise TooLargeFile(f"too large: {megabytes:.1f} MB is over the {limit:.0f} MB limit")
         return path.read_bytes()
     except FileNotFoundError as error:
         raise UnreadableFile("not found: no such file") from error
@@ -74,18 +80,7 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
     if suffix in PDF_SUFFIXES:
         if kind != "pdf":
             raise UnsupportedFile("not a PDF: the file has a .pdf name but no PDF header")
-        pdf = extract_pdf(data)
-        body = "\n\n".join(page.text for page in pdf.pages)
-        return Document(
-            **common,
-            type=folders.type or "document",
-            title=pdf.title or path.stem.replace("_", " ").replace("-", " ").strip(),
-            summary=pdf.summary or shorten(body),
-            body=body,
-            date=pdf.date,
-            topics=folders.topics,
-            pages=pdf.pages,
-        )
+        return _pdf_document(path, data, settings, common, folders)
     if kind != "text":
         raise UnsupportedFile(f"not HTML: the file has a {suffix} name but holds {kind} data")
     profile = cached_profile(settings.site_profile) if settings.site_profile else None
@@ -104,3 +99,47 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
         topics=list(dict.fromkeys([*folders.topics, *trail.topics, *html.topics])),
         language=html.language,
     )
+
+
+def _pdf_document(
+    path: Path,
+    data: bytes,
+    settings: IndexerSettings,
+    common: dict[str, object],
+    folders: FolderFacets,
+) -> Document:
+    """The PDF's pages and metadata, with its sidecar's corrections on top."""
+    pdf = extract_pdf(data, settings.max_pdf_pages)
+    sidecar = read_sidecar(path)
+    digest = hashlib.sha256(data)
+    if sidecar is not None:  # a corrected sidecar must count as a changed document
+        digest.update(b"\0sidecar\0" + sidecar.data)
+    doc = Document(
+        **common,
+        type=folders.type or "document",
+        title=pdf.title or tidy_file_name(path),
+        summary=pdf.summary or shorten(" ".join(page.text for page in pdf.pages)),
+        body=PAGE_BREAK.join(page.text for page in pdf.pages),
+        date=pdf.date,
+        topics=folders.topics,
+        pages=pdf.pages,
+        author=pdf.author,
+        language=pdf.language,
+        notes=pdf.notes,
+    )
+    doc.content_hash = digest.hexdigest()
+    if sidecar is not None:
+        doc.title = sidecar.title or doc.title
+        doc.summary = sidecar.summary or doc.summary
+        doc.date = sidecar.date or doc.date
+        doc.topics = doc.topics if sidecar.topics is None else sidecar.topics
+        doc.scope = sidecar.scope or doc.scope
+        doc.notes = [*doc.notes, *sidecar.notes]
+    return doc
+
+
+def tidy_file_name(path: Path) -> str:
+    """A title made from a file name: "annual_report-2024" -> "Annual report 2024"."""
+    words = path.stem.replace("_", " ").replace("-", " ").split()
+    title = " ".join(words)
+    return title[:1].upper() + title[1:]
