@@ -1,21 +1,26 @@
-"""A full build: every source file in the corpus read, written to a new index version, published.
+"""Builds: every source file read (full) or only what changed (update), written to a new
+index version, checked and published.
 
-A file that cannot be read is recorded with its reason and left out; the build goes on. The new
-version is published only when it holds at least one document.
+A file that cannot be read is recorded with its reason and left out; the build goes on. One
+build runs at a time per index root (``lock.py``). A new version is published only when it
+holds documents, has not shrunk below ``min_kept_fraction`` of the current one (unless forced)
+and answers a query; otherwise it is deleted and the live index is untouched.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh.index import create_in
+from whoosh.index import FileIndex, create_in, open_dir
+from whoosh.query import Term
 
 from indexer.config import IndexerSettings
 from indexer.document import Document
@@ -23,8 +28,10 @@ from indexer.errors import ExtractionError
 from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, extract_file, relative_id
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Job, Workers
+from indexer.lock import BuildLock
+from indexer.manifest import MANIFEST, Changes, FileRecord, Manifest, compare, fingerprint, stamps
 from indexer.schema import SCHEMA, SPELLING_FIELD
-from indexer.store import IndexStore
+from indexer.store import BUILD_INFO, IndexStore
 
 # Files read ahead of the one being written to the index, while a slow PDF is awaited.
 LOOKAHEAD = 16
@@ -52,10 +59,19 @@ class Flagged:
 @dataclass(slots=True, kw_only=True)
 class BuildReport:
     version: str
-    indexed: int
+    mode: str  # "full" or "update"
+    indexed: int  # documents in the new version
+    read: int = 0  # files read this time
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
     seconds: float = 0.0
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def source_files(corpus_dir: Path) -> list[Path]:
@@ -145,62 +161,226 @@ def index_fields(doc: Document) -> dict[str, object]:
     return fields
 
 
+Progress = Callable[[int, int], None]
+"""Called as files are read: (files read so far, files to read)."""
+
+
 def build_index(
-    settings: IndexerSettings, on_file: Callable[[Document | Skipped], None] | None = None
+    settings: IndexerSettings,
+    on_file: Callable[[Document | Skipped], None] | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
 ) -> BuildReport:
-    """Builds and publishes a new index version from ``settings.corpus_dir``."""
-    started = time.perf_counter()
-    corpus_dir = settings.corpus_dir
-    if not corpus_dir.is_dir():
-        raise BuildError(f"corpus folder not found: {corpus_dir}")
-    if settings.site_profile:
+    """Reads every file of the corpus into a new index version and publishes it."""
+    return _Build(settings, progress, force, on_file).run(incremental=False)
+
+
+def update_index(
+    settings: IndexerSettings, progress: Progress | None = None, force: bool = False
+) -> BuildReport:
+    """Publishes a new version that re-reads only new and changed files, drops the documents
+    of files that are gone and carries everything else over from the current version. Falls
+    back to a full build when there is no current version to start from, or when the schema,
+    analysis, extractors or site profile have changed since it was built."""
+    return _Build(settings, progress, force).run(incremental=True)
+
+
+class _Build:
+    def __init__(
+        self,
+        settings: IndexerSettings,
+        progress: Progress | None,
+        force: bool,
+        on_file: Callable[[Document | Skipped], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.force = force
+        self.on_file = on_file
+        self.store = IndexStore(settings.index_dir)
+        self.started = time.perf_counter()
+
+    def run(self, incremental: bool) -> BuildReport:
+        corpus = self.settings.corpus_dir
+        if not corpus.is_dir():
+            raise BuildError(f"corpus folder not found: {corpus}")
+        if self.settings.site_profile:
+            try:
+                cached_profile(self.settings.site_profile)
+            except ProfileError as error:
+                raise BuildError(f"{error}; nothing was indexed") from error
+        with BuildLock(self.settings.index_dir):
+            self.store.remove_debris()
+            try:
+                report = self._build(incremental)
+            except BuildError as error:
+                self.store.record_last_build(
+                    {"ok": False, "error": str(error), "finished_at": _now()}
+                )
+                raise
+            self.store.record_last_build({"ok": True, "finished_at": _now()} | report.to_json())
+            return report
+
+    def _build(self, incremental: bool) -> BuildReport:
+        corpus = self.settings.corpus_dir
+        files = {relative_id(path, corpus): path for path in source_files(corpus)}
+        current = self.store.current()
+        previous = Manifest.load(current) if current is not None else None
+        manifest = Manifest(fingerprint(self.settings))
+        if incremental and current and previous and previous.fingerprint == manifest.fingerprint:
+            changes = compare(previous, files)
+            if not changes.to_read and not changes.removed:
+                return self._unchanged(current, len(changes.unchanged))
+        version = self.store.new_version()
         try:
-            cached_profile(settings.site_profile)
-        except ProfileError as error:
-            raise BuildError(f"{error}; nothing was indexed") from error
-    store = IndexStore(settings.index_dir)
-    version = store.new_version()
-    try:
-        index = create_in(str(version), SCHEMA)
+            if incremental and previous and previous.fingerprint == manifest.fingerprint:
+                assert current is not None
+                changes = compare(previous, files)
+                _link_index(current, version)
+                index = open_dir(str(version))
+                report = BuildReport(version=version.name, mode="update", indexed=0)
+                manifest.files = {path: previous.files[path] for path in changes.unchanged}
+                report.unchanged, report.removed = len(changes.unchanged), len(changes.removed)
+                gone = [previous.files[path] for path in changes.removed + changes.changed]
+            else:
+                changes = Changes(added=sorted(files))
+                index = create_in(str(version), SCHEMA)
+                report = BuildReport(version=version.name, mode="full", indexed=0)
+                gone = []
+            self._write(index, files, changes, previous, manifest, report, gone)
+            self._check(version, report)
+            manifest.save(version)
+            report.seconds = round(time.perf_counter() - self.started, 3)
+            self.store.publish(
+                version, report.to_json() | {"built_at": _now(), "corpus": str(corpus)}
+            )
+        except BaseException:
+            shutil.rmtree(version, ignore_errors=True)
+            raise
+        self.store.prune(self.settings.keep_versions)
+        return report
+
+    def _unchanged(self, current: Path, files: int) -> BuildReport:
+        """Nothing to do: the current version stays published, as it is."""
+        info = self.store.build_info(current)
+        return BuildReport(
+            version=current.name,
+            mode="update",
+            indexed=info.get("indexed", info.get("documents", 0)),
+            unchanged=files,
+            skipped=[Skipped(**item) for item in info.get("skipped", [])],
+            flagged=[Flagged(**item) for item in info.get("flagged", [])],
+            seconds=round(time.perf_counter() - self.started, 3),
+        )
+
+    def _write(
+        self,
+        index: FileIndex,
+        files: dict[str, Path],
+        changes: Changes,
+        previous: Manifest | None,
+        manifest: Manifest,
+        report: BuildReport,
+        gone: list[FileRecord],
+    ) -> None:
         writer = index.writer()
-        indexed, skipped, flagged = 0, [], []
         try:
-            for item in extract_all(source_files(corpus_dir), settings, corpus_dir):
+            for record in gone:
+                if record.doc_id:
+                    writer.delete_by_term("id", record.doc_id)
+            to_read = changes.to_read
+            report.read = len(to_read)
+            stamps_before = {path: stamps(files[path]) for path in to_read}
+            paths = [files[path] for path in to_read]
+            for done, (relative, item) in enumerate(
+                zip(
+                    to_read,
+                    extract_all(paths, self.settings, self.settings.corpus_dir),
+                    strict=True,
+                ),
+                start=1,
+            ):
+                stamp, sidecar = stamps_before[relative]
+                record = FileRecord(stamp=stamp or (0, 0), sidecar=sidecar)
                 if isinstance(item, Skipped):
-                    skipped.append(item)
+                    record.code, record.message = item.code, item.message
                 else:
                     writer.add_document(**index_fields(item))
-                    indexed += 1
-                    if item.notes:
-                        flagged.append(Flagged(path=item.id, notes=item.notes))
-                if on_file:
-                    on_file(item)
+                    record.doc_id, record.content_hash, record.notes = (
+                        item.id,
+                        item.content_hash,
+                        item.notes,
+                    )
+                old = previous.files.get(relative) if previous else None
+                if old is None or report.mode == "full":
+                    report.added += 1
+                elif old.content_hash and old.content_hash == record.content_hash:
+                    report.unchanged += 1  # touched, same content
+                else:
+                    report.changed += 1
+                manifest.files[relative] = record
+                if self.on_file:
+                    self.on_file(item)
+                if self.progress:
+                    self.progress(done, len(to_read))
         except BaseException:
             writer.cancel()
             raise
-        if indexed == 0:
-            writer.cancel()
-            raise BuildError(f"no document could be indexed from {corpus_dir}; nothing published")
         writer.commit()
+        for relative, record in sorted(manifest.files.items()):
+            if record.doc_id is None:
+                report.skipped.append(
+                    Skipped(path=relative, code=record.code or "", message=record.message or "")
+                )
+            elif record.notes:
+                report.flagged.append(Flagged(path=relative, notes=record.notes))
+        with index.searcher() as searcher:
+            report.indexed = searcher.doc_count()
         index.close()
-        seconds = time.perf_counter() - started
-        store.publish(
-            version,
-            {
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "documents": indexed,
-                "skipped": [
-                    {"path": s.path, "code": s.code, "message": s.message} for s in skipped
-                ],
-                "flagged": [{"path": f.path, "notes": f.notes} for f in flagged],
-                "seconds": round(seconds, 3),
-                "corpus": str(corpus_dir),
-            },
-        )
-    except BaseException:
-        shutil.rmtree(version, ignore_errors=True)
-        raise
-    store.prune(settings.keep_versions)
-    return BuildReport(
-        version=version.name, indexed=indexed, skipped=skipped, flagged=flagged, seconds=seconds
-    )
+
+    def _check(self, version: Path, report: BuildReport) -> None:
+        """Refuses to publish a version that is empty, much smaller than the current one, or
+        that cannot answer a query."""
+        if report.indexed == 0:
+            raise BuildError(
+                f"no document could be indexed from {self.settings.corpus_dir}; nothing published"
+            )
+        current = self.store.current()
+        info = self.store.build_info(current) if current else {}
+        before = info.get("indexed", info.get("documents", 0))
+        if not self.force and before and report.indexed < before * self.settings.min_kept_fraction:
+            raise BuildError(
+                f"the new index would hold {report.indexed} documents where the published one "
+                f"holds {before}; nothing published (if that is right, build again with --force)"
+            )
+        _smoke_test(version, report.indexed)
+
+
+def _smoke_test(version: Path, expected: int) -> None:
+    """Opens the new version as the service will and runs a query on it."""
+    index = open_dir(str(version))
+    try:
+        with index.searcher() as searcher:
+            if searcher.doc_count() != expected:
+                raise BuildError(f"the new version holds {searcher.doc_count()} of {expected}")
+            title = next(iter(searcher.all_stored_fields()), {}).get("title", "")
+            words = [t.text for t in SCHEMA["title"].analyzer(title)]
+            if words and not searcher.search(Term("title", words[0]), limit=1):
+                raise BuildError("the new version does not answer a query; nothing published")
+    finally:
+        index.close()
+
+
+def _link_index(source: Path, target: Path) -> None:
+    """The index files of ``source`` in ``target``, hard-linked where the file system allows
+    (Whoosh never rewrites a file, so sharing them between versions is safe)."""
+    for path in source.iterdir():
+        if path.is_file() and path.name not in (BUILD_INFO, MANIFEST):
+            try:
+                os.link(path, target / path.name)
+            except OSError:
+                shutil.copy2(path, target / path.name)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -1,7 +1,13 @@
-"""``blmk-index``: build the search index, or show what the indexer reads from files.
+"""``blmk-index``: build and manage the search index, or show what it reads from files.
 
-blmk-index build [--corpus DIR] [--index DIR]
-blmk-index extract PATH...
+blmk-index build [--corpus DIR] [--index DIR] [--force]
+blmk-index update [--corpus DIR] [--index DIR] [--force]
+blmk-index status [--index DIR]
+blmk-index rollback [--index DIR]
+blmk-index extract [--corpus DIR] PATH...
+
+Exit status: 0 done; 1 nothing published (the reason is printed) or nothing to roll back;
+2 another build is running, or the command line or a site profile is wrong.
 """
 
 from __future__ import annotations
@@ -13,11 +19,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from indexer.build import BuildError, Skipped, build_index, extract_all, source_files
+from indexer.build import (
+    BuildError,
+    BuildReport,
+    Skipped,
+    build_index,
+    extract_all,
+    source_files,
+    update_index,
+)
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Workers
+from indexer.lock import BuildInProgress
+from indexer.progress import ProgressReporter
+from indexer.store import IndexStore, NothingToRollBack
 
 # What ``extract`` shows of a document, after "path" and "ok".
 EXTRACT_FIELDS = (
@@ -40,8 +57,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="blmk-index", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="read the whole corpus and publish a new index")
-    build.add_argument("--corpus", type=Path, help="folder of HTML and PDF files (BLMK_CORPUS)")
-    build.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
+    update = commands.add_parser(
+        "update", help="re-read only new and changed files and publish a new index"
+    )
+    for command in (build, update):
+        command.add_argument(
+            "--corpus", type=Path, help="folder of HTML and PDF files (BLMK_CORPUS)"
+        )
+        command.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
+        command.add_argument(
+            "--force", action="store_true", help="publish even if the index would shrink a lot"
+        )
+    status = commands.add_parser("status", help="list the index versions and the current one")
+    rollback = commands.add_parser("rollback", help="republish the previous index version")
+    for command in (status, rollback):
+        command.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
     extract = commands.add_parser(
         "extract", help="print, as JSON lines, what the indexer reads from each file"
     )
@@ -55,32 +85,90 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = IndexerSettings.from_env()
-    if args.corpus:
+    if getattr(args, "corpus", None):
         settings.corpus_dir = args.corpus
-    if args.command == "build":
-        if args.index:
-            settings.index_dir = args.index
-        return run_build(settings)
+    if getattr(args, "index", None):
+        settings.index_dir = args.index
+    if args.command in ("build", "update"):
+        return run_build(settings, incremental=args.command == "update", force=args.force)
+    if args.command == "status":
+        return run_status(IndexStore(settings.index_dir))
+    if args.command == "rollback":
+        return run_rollback(IndexStore(settings.index_dir))
     return run_extract(args.paths, settings)
 
 
-def run_build(settings: IndexerSettings) -> int:
-    print(f"Indexing {settings.corpus_dir} into {settings.index_dir}", flush=True)
+def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
+    verb = "Updating" if incremental else "Indexing"
+    print(f"{verb} {settings.index_dir} from {settings.corpus_dir}", flush=True)
+    progress = ProgressReporter()
     try:
-        report = build_index(settings)
+        run = update_index if incremental else build_index
+        report = run(settings, progress=progress, force=force)
+    except BuildInProgress as error:
+        print(f"blmk-index: {error}", file=sys.stderr)
+        return 2
     except BuildError as error:
         print(f"blmk-index: {error}", file=sys.stderr)
         return 1
+    finally:
+        progress.close()
+    print_report(report)
+    return 0
+
+
+def print_report(report: BuildReport) -> None:
+    published = f"published version {report.version}"
+    if report.mode == "update" and not (report.read or report.removed):
+        published = f"nothing changed: version {report.version} stays published"
     print(
-        f"Indexed {report.indexed} documents in {report.seconds:.1f} s; "
-        f"skipped {len(report.skipped)} files; {len(report.flagged)} indexed with notes; "
-        f"published version {report.version}"
+        f"{'Full build' if report.mode == 'full' else 'Update'}: {report.indexed} documents "
+        f"in {report.seconds:.1f} s; read {_files(report.read)}: {report.added} added, "
+        f"{report.changed} changed, {report.removed} removed, {report.unchanged} unchanged; "
+        f"skipped {_files(len(report.skipped))}; {len(report.flagged)} indexed with notes; "
+        f"{published}"
     )
     for skipped in report.skipped:
         print(f"  skipped {skipped.path}: [{skipped.code}] {skipped.message}")
     for flagged in report.flagged:
         for note in flagged.notes:
             print(f"  flagged {flagged.path}: {note}")
+    return 0
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+def run_status(store: IndexStore) -> int:
+    current = store.current()
+    versions = store.published()
+    if not versions:
+        print(f"No index published in {store.root}")
+        return 0
+    print(f"Index root {store.root}; current version: {current.name if current else 'none'}")
+    for version in reversed(versions):
+        info = store.build_info(version)
+        marker = "*" if current and version.name == current.name else " "
+        documents = info.get("indexed", info.get("documents", "?"))
+        skipped = len(info.get("skipped", []))
+        print(
+            f"{marker} {version.name}  {info.get('built_at', '?')}  {info.get('mode', 'full'):6} "
+            f"{documents} documents, {skipped} skipped"
+        )
+    last = store.last_build()
+    if last and not last.get("ok"):
+        print(f"Last build failed at {last.get('finished_at')}: {last.get('error')}")
+    return 0
+
+
+def run_rollback(store: IndexStore) -> int:
+    try:
+        version = store.rollback()
+    except NothingToRollBack as error:
+        print(f"blmk-index: {error}", file=sys.stderr)
+        return 1
+    print(f"Published {version.name} again; a running server moves to it within seconds")
     return 0
 
 

@@ -10,6 +10,7 @@
 | BLMK_FILE_TIMEOUT_SECONDS  | 60                                             |
 | BLMK_EXTRACT_WORKERS       | 2                                              |
 | BLMK_KEEP_VERSIONS         | 3                                              |
+| BLMK_MIN_KEPT_FRACTION     | 0.5                                            |
 | BLMK_SITE_PROFILE          | the BLMK templates' profile (empty: none)      |
 """
 
@@ -42,6 +43,9 @@ class IndexerSettings:
     extract_workers: int = 2
     # Published index versions kept on disk, the current one included.
     keep_versions: int = 3
+    # A build that would publish fewer than this fraction of the current version's documents
+    # is refused (a corpus folder half copied, a mount gone): publishing needs --force then.
+    min_kept_fraction: float = 0.5
     # CSS selectors for the main text of the site's own templates; None reads every page with
     # the generic extractor.
     site_profile: Path | None = DEFAULT_PROFILE
@@ -62,6 +66,7 @@ class IndexerSettings:
             ),
             extract_workers=max(1, int(env.get("BLMK_EXTRACT_WORKERS", defaults.extract_workers))),
             keep_versions=max(1, int(env.get("BLMK_KEEP_VERSIONS", defaults.keep_versions))),
+            min_kept_fraction=float(env.get("BLMK_MIN_KEPT_FRACTION", defaults.min_kept_fraction)),
             site_profile=optional_path(env.get("BLMK_SITE_PROFILE"), defaults.site_profile),
         )
 

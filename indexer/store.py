@@ -2,12 +2,16 @@
 
     <index root>/
         CURRENT                  name of the published version (replaced atomically)
-        v-20251119T101500-ab12/  one complete Whoosh index plus build.json
+        build.lock               held by the build running now (see lock.py)
+        last-build.json          the report of the last build, published or not
+        v-20251119T101500-ab12/  one complete Whoosh index, manifest.json, and build.json
         v-...
 
 A build writes a new version directory and only then replaces ``CURRENT``, so the live index
 is never half-written and a failed build leaves it untouched. Readers open whatever
-``CURRENT`` names and notice when it changes.
+``CURRENT`` names and notice when it changes. A version was published when it has its
+build.json (written just before the pointer moves); a version directory without one is what a
+killed build left, and the next build removes it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from typing import Any
 
 POINTER = "CURRENT"
 BUILD_INFO = "build.json"
+LAST_BUILD = "last-build.json"
 _PREFIX = "v-"
+
+
+class NothingToRollBack(Exception):
+    """There is no earlier published version to go back to."""
 
 
 class IndexStore:
@@ -51,9 +60,50 @@ class IndexStore:
 
     def publish(self, version: Path, info: dict[str, Any]) -> None:
         (version / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        self._point_to(version)
+
+    def _point_to(self, version: Path) -> None:
         staged = self.root / f"{POINTER}.{secrets.token_hex(4)}.tmp"
         staged.write_text(version.name + "\n", encoding="utf-8")
         os.replace(staged, self.pointer)
+
+    def published(self) -> list[Path]:
+        """Versions that were published, oldest first."""
+        return [v for v in self.versions() if (v / BUILD_INFO).is_file()]
+
+    def rollback(self) -> Path:
+        """Republishes the newest published version older than the current one."""
+        current = self.current()
+        earlier = [v for v in self.published() if current is None or v.name < current.name]
+        if not earlier:
+            raise NothingToRollBack("there is no earlier published version to roll back to")
+        self._point_to(earlier[-1])
+        return earlier[-1]
+
+    def remove_debris(self) -> list[Path]:
+        """Removes what killed builds left: unpublished version folders and staged pointers.
+
+        Call only while holding the build lock, so no build in progress loses its folder.
+        """
+        debris = [v for v in self.versions() if not (v / BUILD_INFO).is_file()]
+        debris += list(self.root.glob(f"{POINTER}.*.tmp")) if self.root.is_dir() else []
+        for path in debris:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        return debris
+
+    def record_last_build(self, report: dict[str, Any]) -> None:
+        staged = self.root / f"{LAST_BUILD}.{secrets.token_hex(4)}.tmp"
+        staged.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        os.replace(staged, self.root / LAST_BUILD)
+
+    def last_build(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.root / LAST_BUILD).read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
 
     def build_info(self, version: Path) -> dict[str, Any]:
         try:
@@ -67,15 +117,16 @@ class IndexStore:
         return sorted(p for p in self.root.iterdir() if p.is_dir() and p.name.startswith(_PREFIX))
 
     def prune(self, keep: int) -> list[Path]:
-        """Deletes versions older than the newest ``keep`` published ones.
+        """Deletes published versions beyond the newest ``keep``; the current one always stays.
 
-        Directories newer than the current version may be builds in progress and are left.
+        Unpublished folders are left alone: they may be builds in progress.
         """
         current = self.current()
         if current is None:
             return []
-        older = [v for v in self.versions() if v.name < current.name]
-        doomed = older[: max(0, len(older) - (keep - 1))]
+        published = self.published()
+        kept = {v.name for v in published[-keep:]} | {current.name}
+        doomed = [v for v in published if v.name not in kept]
         for version in doomed:
             shutil.rmtree(version, ignore_errors=True)
         return doomed

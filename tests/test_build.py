@@ -109,7 +109,7 @@ def test_a_build_over_real_pdfs_reports_each_failure_and_publishes(tmp_path: Pat
     assert len(report.flagged) == 5
     assert all(f.notes[0].startswith("no text layer") for f in report.flagged)
     info = IndexStore(settings.index_dir).build_info(settings.index_dir / report.version)
-    assert info["documents"] == 29 and len(info["skipped"]) == 4
+    assert info["indexed"] == 29 and len(info["skipped"]) == 4
     assert {f["path"] for f in info["flagged"]} == {f.path for f in report.flagged}
     service = SearchService(settings.index_dir)
     found = service.search(SearchRequest(q="Zusammenhangskomponente"))["results"]

@@ -42,7 +42,7 @@ def test_every_setting_is_documented(variable: str) -> None:
     assert f"`{variable}`" in README
 
 
-@pytest.mark.parametrize("command", ["build", "extract"])
+@pytest.mark.parametrize("command", ["build", "update", "status", "rollback", "extract"])
 def test_every_index_command_is_documented(command: str) -> None:
     assert command in index_parser()._subparsers._group_actions[0].choices
     assert f"blmk-index {command}" in README

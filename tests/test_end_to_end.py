@@ -45,7 +45,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "Indexed 68 documents" in done.stdout and "skipped 0 files" in done.stdout
+    assert "Full build: 68 documents" in done.stdout and "skipped 0 files" in done.stdout
     assert "0 indexed with notes" in done.stdout
     return index
 
@@ -213,7 +213,7 @@ def test_build_summary_lists_skipped_and_flagged_files(tmp_path: Path) -> None:
     )
     done = run_index("build", "--corpus", corpus, "--index", tmp_path / "index")
     assert done.returncode == 0, done.stderr
-    assert "Indexed 2 documents" in done.stdout
-    assert "skipped 1 files; 1 indexed with notes" in done.stdout
+    assert "Full build: 2 documents" in done.stdout
+    assert "skipped 1 file; 1 indexed with notes" in done.stdout
     assert "  skipped documents/truncated.pdf: [corrupt] corrupt: the PDF is damaged" in done.stdout
     assert "  flagged documents/scan.pdf: no text layer:" in done.stdout
