@@ -33,6 +33,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python bench/pdf.py
+	$(BIN)/python -m bench.update
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from indexer.config import IndexerSettings
-from indexer.extract import PDF_SUFFIXES
 from indexer.extract.sidecar import sidecar_path
 from indexer.schema import SCHEMA
 
@@ -82,9 +81,8 @@ def file_stamp(path: Path) -> Stamp | None:
 
 
 def stamps(path: Path) -> tuple[Stamp | None, Stamp | None]:
-    """The file's stamp and, for a PDF, its sidecar's (None when it has none)."""
-    sidecar = file_stamp(sidecar_path(path)) if path.suffix.lower() in PDF_SUFFIXES else None
-    return file_stamp(path), sidecar
+    """The file's stamp and its sidecar's (None when it has none)."""
+    return file_stamp(path), file_stamp(sidecar_path(path))
 
 
 def fingerprint(settings: IndexerSettings) -> str:

@@ -4,21 +4,52 @@ from __future__ import annotations
 
 import falcon
 
+from indexer.config import IndexerSettings
+from search_api.admin import IndexJobs
+from search_api.admin_resources import (
+    AdminDocument,
+    AdminDocuments,
+    AdminJob,
+    AdminReindex,
+    AdminReport,
+    RequireToken,
+)
 from search_api.config import Settings
 from search_api.errors import handle_unexpected, serialize_error
 from search_api.resources import DocumentResource, HealthResource, SearchResource
 from search_api.search import SearchService
 
 
-def create_app(service: SearchService) -> falcon.App:
-    app = falcon.App()
+def create_app(service: SearchService, settings: Settings | None = None) -> falcon.App:
+    """The API; with an admin token in ``settings``, the admin routes too (never without)."""
+    admin_token = settings.admin_token if settings else None
+    middleware = [RequireToken(admin_token)] if admin_token else []
+    app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route("/search", SearchResource(service))
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource(service))
+    if settings and admin_token:
+        _add_admin_routes(app, settings)
     app.add_error_handler(Exception, handle_unexpected)
     app.set_error_serializer(serialize_error)
     return app
+
+
+def _add_admin_routes(app: falcon.App, settings: Settings) -> None:
+    indexer_settings = IndexerSettings.from_env()
+    indexer_settings.corpus_dir, indexer_settings.index_dir = (
+        settings.corpus_dir,
+        settings.index_dir,
+    )
+    jobs = IndexJobs(indexer_settings)
+    app.add_route(
+        "/admin/documents", AdminDocuments(settings.corpus_dir, settings.max_upload_bytes)
+    )
+    app.add_route("/admin/documents/{doc_id:path}", AdminDocument(settings.corpus_dir))
+    app.add_route("/admin/reindex", AdminReindex(jobs))
+    app.add_route("/admin/jobs/{job_id}", AdminJob(jobs))
+    app.add_route("/admin/report", AdminReport(jobs))
 
 
 def get_app(settings: Settings | None = None) -> falcon.App:
@@ -31,4 +62,4 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         best_bets_file=settings.best_bets_file,
         recency=settings.recency,
     )
-    return create_app(service)
+    return create_app(service, settings)

@@ -7,6 +7,9 @@
 | BLMK_PORT             | 8080       | port ``blmk-serve`` listens on                   |
 | BLMK_THREADS          | 4          | waitress worker threads                          |
 | BLMK_REFRESH_SECONDS  | 2          | how often the published index version is checked |
+| BLMK_ADMIN_TOKEN      | unset      | enables the admin API; the Bearer token it needs |
+| BLMK_CORPUS           | corpus     | corpus folder uploads go to and updates read     |
+| BLMK_MAX_UPLOAD_MB    | 50         | largest upload accepted (413 beyond)             |
 | BLMK_SYNONYMS         | config/synonyms.txt    | synonym groups (empty: none)         |
 | BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
 | BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
@@ -34,6 +37,10 @@ class Settings:
     synonyms_file: Path | None = Path("config/synonyms.txt")
     best_bets_file: Path | None = Path("config/best-bets.toml")
     recency: RecencySettings = field(default_factory=RecencySettings)
+    # The admin API is served only when a token is set.
+    admin_token: str | None = None
+    corpus_dir: Path = Path("corpus")
+    max_upload_bytes: int = 50 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +54,9 @@ class Settings:
             refresh_seconds=float(env.get("BLMK_REFRESH_SECONDS", defaults.refresh_seconds)),
             synonyms_file=optional_path(env.get("BLMK_SYNONYMS"), defaults.synonyms_file),
             best_bets_file=optional_path(env.get("BLMK_BEST_BETS"), defaults.best_bets_file),
+            admin_token=env.get("BLMK_ADMIN_TOKEN") or None,
+            corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
+            max_upload_bytes=int(float(env.get("BLMK_MAX_UPLOAD_MB", 50)) * 1024 * 1024),
             recency=RecencySettings(
                 weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
                 half_life_days=float(

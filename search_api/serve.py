@@ -1,6 +1,6 @@
 """``blmk-serve``: serve the search API with waitress.
 
-blmk-serve [--index DIR] [--host HOST] [--port PORT]
+blmk-serve [--index DIR] [--corpus DIR] [--host HOST] [--port PORT]
 """
 
 from __future__ import annotations
@@ -25,10 +25,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--index", type=Path, default=settings.index_dir, help="index root folder (BLMK_INDEX_DIR)"
     )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=settings.corpus_dir,
+        help="corpus folder the admin API uploads to and updates from (BLMK_CORPUS)",
+    )
     parser.add_argument("--host", default=settings.host, help="address to listen on (BLMK_HOST)")
     parser.add_argument("--port", type=int, default=settings.port, help="port (BLMK_PORT)")
     args = parser.parse_args(argv)
     settings.index_dir, settings.host, settings.port = args.index, args.host, args.port
+    settings.corpus_dir = args.corpus
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
@@ -38,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # Stop as cleanly on SIGTERM (service managers, test harnesses) as on Ctrl+C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}", flush=True)
+    admin = f"; admin API on, corpus {settings.corpus_dir}" if settings.admin_token else ""
+    print(
+        f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}{admin}",
+        flush=True,
+    )
     waitress.serve(
         app, host=settings.host, port=settings.port, threads=settings.threads, ident="blmk-search"
     )

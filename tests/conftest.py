@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -15,6 +26,7 @@ from search_api.app import create_app
 from search_api.search import SearchService
 
 REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent  # the installed commands, blmk-index and blmk-serve
 CORPUS = REPO / "corpus"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
@@ -82,3 +94,52 @@ def blank_pdf(pages: int, title: str | None = None) -> bytes:
     out = BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(
+    url: str, method: str = "GET", data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict]:
+    """A real HTTP request; the status and the JSON body, for errors too."""
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@contextmanager
+def serve(args: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
+    """``blmk-serve`` running on a free port of 127.0.0.1, stopped with SIGTERM afterwards."""
+    port = free_port()
+    process = subprocess.Popen(
+        [BIN / "blmk-serve", *args, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | (env or {}),
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if get_json(f"{base}/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"blmk-serve did not start: {process.communicate()[0]}")
+        time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode == 0, output

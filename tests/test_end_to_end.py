@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import json
-import signal
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, blank_pdf, shared_data, write_corpus
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get_json(url: str) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+from tests.conftest import (
+    BIN,
+    CORPUS,
+    blank_pdf,
+    free_port,
+    get_json,
+    serve,
+    shared_data,
+    write_corpus,
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,29 +39,8 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(index_dir: Path) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [BIN / "blmk-serve", "--index", index_dir, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if get_json(f"{base}/health")[0] == 200:
-                break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"blmk-serve did not start: {process.communicate()[0]}")
-        time.sleep(0.1)
-    yield base
-    process.send_signal(signal.SIGTERM)
-    output = process.communicate(timeout=10)[0]
-    assert process.returncode == 0, output
+    with serve(["--index", str(index_dir)]) as base:
+        yield base
 
 
 def test_search_over_http(server: str) -> None:
@@ -217,3 +183,8 @@ def test_build_summary_lists_skipped_and_flagged_files(tmp_path: Path) -> None:
     assert "skipped 1 file; 1 indexed with notes" in done.stdout
     assert "  skipped documents/truncated.pdf: [corrupt] corrupt: the PDF is damaged" in done.stdout
     assert "  flagged documents/scan.pdf: no text layer:" in done.stdout
+
+
+def test_no_admin_routes_without_a_token(server: str) -> None:
+    status, body = get_json(f"{server}/admin/reindex", "POST", b"")
+    assert (status, body["error"]["code"]) == (404, "not_found")

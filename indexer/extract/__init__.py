@@ -89,7 +89,7 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
         common["url"] = html.canonical_url
     trail = facets_from_breadcrumb([crumb.label for crumb in html.breadcrumb])
     doc_type = folders.type or trail.type or type_from_url(html.canonical_url)
-    return Document(
+    doc = Document(
         **common,
         type=doc_type or ("news" if html.is_article else "page"),
         title=html.title,
@@ -99,6 +99,7 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
         topics=list(dict.fromkeys([*folders.topics, *trail.topics, *html.topics])),
         language=html.language,
     )
+    return _with_sidecar(doc, path, data)
 
 
 def _pdf_document(
@@ -110,10 +111,6 @@ def _pdf_document(
 ) -> Document:
     """The PDF's pages and metadata, with its sidecar's corrections on top."""
     pdf = extract_pdf(data, settings.max_pdf_pages)
-    sidecar = read_sidecar(path)
-    digest = hashlib.sha256(data)
-    if sidecar is not None:  # a corrected sidecar must count as a changed document
-        digest.update(b"\0sidecar\0" + sidecar.data)
     doc = Document(
         **common,
         type=folders.type or "document",
@@ -127,6 +124,15 @@ def _pdf_document(
         language=pdf.language,
         notes=pdf.notes,
     )
+    return _with_sidecar(doc, path, data)
+
+
+def _with_sidecar(doc: Document, path: Path, data: bytes) -> Document:
+    """The document with its sidecar's corrections (``<file>.json`` beside it) on top."""
+    sidecar = read_sidecar(path)
+    digest = hashlib.sha256(data)
+    if sidecar is not None:  # a corrected sidecar must count as a changed document
+        digest.update(b"\0sidecar\0" + sidecar.data)
     doc.content_hash = digest.hexdigest()
     if sidecar is not None:
         doc.title = sidecar.title or doc.title

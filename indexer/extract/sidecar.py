@@ -1,5 +1,7 @@
-"""Sidecar files: ``report.pdf.json`` beside ``report.pdf``, where staff correct what a PDF says
-about itself (a title its writer filled in as "Microsoft Word - draft3", a missing date).
+"""Sidecar files: ``report.pdf.json`` beside ``report.pdf`` (or ``page.html.json`` beside a
+page), where staff correct what a file says about itself (a title its writer filled in as
+"Microsoft Word - draft3", a missing date). The admin API writes one for an upload's title,
+topic and scope.
 
     {"title": "...", "summary": "...", "date": "2025-03-12",
      "topics": ["Green Plan and sustainability"], "scope": "local"}

@@ -1,0 +1,149 @@
+"""The admin API over HTTP: token-checked, thin resources over ``admin.py``.
+
+Served only when an admin token is configured. Every route needs
+``Authorization: Bearer <token>``: 401 without one, 403 with a wrong one (compared in constant
+time).
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from typing import Any
+
+import falcon
+
+from indexer.lock import BuildInProgress
+from search_api.admin import (
+    IndexJobs,
+    Upload,
+    UploadRejected,
+    UploadTooLarge,
+    delete_document,
+    store_upload,
+)
+
+UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
+
+
+class AdminResource:
+    """Marks a resource as admin-only; ``RequireToken`` checks every request to one."""
+
+
+class RequireToken:
+    """Middleware: a request routed to an admin resource must carry the admin token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token.encode()
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
+    ) -> None:
+        if not isinstance(resource, AdminResource):
+            return
+        header = req.get_header("Authorization") or ""
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            raise falcon.HTTPUnauthorized(
+                description="this route needs the admin token: Authorization: Bearer <token>",
+                challenges=["Bearer"],
+                code="unauthorized",
+            )
+        if not hmac.compare_digest(given.strip().encode(), self.token):
+            raise falcon.HTTPForbidden(description="the admin token is wrong", code="forbidden")
+
+
+class AdminDocuments(AdminResource):
+    def __init__(self, corpus: Path, max_upload_bytes: int) -> None:
+        self.corpus = corpus
+        self.max_upload_bytes = max_upload_bytes
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if (req.content_length or 0) > self.max_upload_bytes + 64 * 1024:
+            raise _too_large(self.max_upload_bytes)
+        upload = self._read_form(req)
+        try:
+            stored = store_upload(self.corpus, upload, self.max_upload_bytes)
+        except UploadTooLarge as error:
+            raise _too_large(self.max_upload_bytes) from error
+        except UploadRejected as error:
+            raise falcon.HTTPBadRequest(description=str(error), code="invalid_upload") from error
+        resp.status = falcon.HTTP_201
+        resp.location = f"/documents/{stored}"
+        resp.media = {"path": stored, "id": stored, "indexed": False}
+
+    def _read_form(self, req: falcon.Request) -> Upload:
+        if not (req.content_type or "").startswith("multipart/form-data"):
+            raise falcon.HTTPUnsupportedMediaType(
+                description="send the upload as multipart/form-data, the file in field 'file'",
+                code="unsupported_media_type",
+            )
+        fields: dict[str, str] = {}
+        filename, data = None, b""
+        for part in req.get_media():
+            if part.name == "file" and part.filename:
+                filename = part.filename
+                data = part.stream.read(self.max_upload_bytes + 1)
+            elif part.name in UPLOAD_FIELDS:
+                fields[part.name] = part.get_text() or ""
+        if filename is None:
+            raise falcon.HTTPBadRequest(
+                description="file: send the document in a form field named 'file'",
+                code="invalid_upload",
+            )
+        return Upload(filename=filename, data=data, **fields)
+
+
+class AdminDocument(AdminResource):
+    def __init__(self, corpus: Path) -> None:
+        self.corpus = corpus
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        if not delete_document(self.corpus, doc_id):
+            raise falcon.HTTPNotFound(
+                description=f"no source file {doc_id!r} in the corpus", code="document_not_found"
+            )
+        resp.media = {"deleted": doc_id, "indexed": False}
+
+
+class AdminReindex(AdminResource):
+    def __init__(self, jobs: IndexJobs) -> None:
+        self.jobs = jobs
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        full = req.get_param_as_bool("full", default=False)
+        try:
+            job = self.jobs.start(full=bool(full))
+        except BuildInProgress as error:
+            raise falcon.HTTPConflict(description=str(error), code="build_in_progress") from error
+        resp.status = falcon.HTTP_202
+        resp.location = f"/admin/jobs/{job.id}"
+        resp.media = {"job": job.to_json()}
+
+
+class AdminJob(AdminResource):
+    def __init__(self, jobs: IndexJobs) -> None:
+        self.jobs = jobs
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise falcon.HTTPNotFound(description=f"no job {job_id!r}", code="job_not_found")
+        resp.media = {"job": job.to_json()}
+
+
+class AdminReport(AdminResource):
+    def __init__(self, jobs: IndexJobs) -> None:
+        self.jobs = jobs
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        report = self.jobs.last_report()
+        if report is None:
+            raise falcon.HTTPNotFound(description="no build has run yet", code="no_report")
+        resp.media = report
+
+
+def _too_large(limit: int) -> falcon.HTTPContentTooLarge:
+    return falcon.HTTPContentTooLarge(
+        description=f"file: uploads may be at most {limit / 1_048_576:g} MB", code="too_large"
+    )
