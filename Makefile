@@ -29,7 +29,7 @@ corpus: $(VENV)/.installed-dev
 
 # Benchmarks print figures (they never fail on a number): extraction quality and speed,
 # relevance, PDF pages per second. Those needing ../shared/data say so when it is absent.
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python bench/pdf.py
