@@ -16,16 +16,27 @@ from search_api.admin_resources import (
 )
 from search_api.config import Settings
 from search_api.errors import handle_unexpected, serialize_error
-from search_api.resources import DocumentResource, HealthResource, SearchResource
+from search_api.resources import (
+    DocumentResource,
+    HealthResource,
+    SearchPage,
+    SearchResource,
+    SecurityHeaders,
+)
 from search_api.search import SearchService
+from search_api.web import STATIC
 
 
 def create_app(service: SearchService, settings: Settings | None = None) -> falcon.App:
     """The API; with an admin token in ``settings``, the admin routes too (never without)."""
     admin_token = settings.admin_token if settings else None
-    middleware = [RequireToken(admin_token)] if admin_token else []
+    middleware: list[object] = [SecurityHeaders()]
+    if admin_token:
+        middleware.append(RequireToken(admin_token))
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
+    app.add_route("/", SearchPage(service))
+    app.add_static_route("/static", str(STATIC))
     app.add_route("/search", SearchResource(service))
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource(service))

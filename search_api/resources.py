@@ -5,7 +5,8 @@ from __future__ import annotations
 import falcon
 
 from search_api.params import parse_search_request
-from search_api.search import SearchService
+from search_api.search import SearchRequest, SearchService
+from search_api.web import render_search_page
 
 
 class SearchResource:
@@ -35,3 +36,41 @@ class HealthResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.service.health()
+
+
+class SearchPage:
+    """GET /: the public search page, complete without JavaScript."""
+
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        try:
+            request = parse_search_request(req)
+        except falcon.HTTPBadRequest as error:
+            resp.status = falcon.HTTP_400
+            resp.text = render_search_page(SearchRequest(), None, error=error.description)
+            return
+        searched = request.q or any(request.filters.values())
+        response = self.service.search(request) if searched else None
+        resp.text = render_search_page(request, response)
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+
+class SecurityHeaders:
+    """Middleware: headers that keep pages from running injected script or being framed."""
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, succeeded: bool
+    ) -> None:
+        resp.set_headers(SECURITY_HEADERS)
