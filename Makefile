@@ -8,13 +8,22 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test index corpus lint bench clean
+.PHONY: run test index corpus lint bench clean chromium
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "Chromium is missing: install the Debian package chromium (browser tests skip)"; \
+	  fi; }
 
 # Rebuilt when missing or older than any corpus file.
 $(INDEX)/CURRENT: $(VENV)/.installed $(CORPUS_FILES)

@@ -22,6 +22,7 @@ from search_api.resources import (
     SearchPage,
     SearchResource,
     SecurityHeaders,
+    SuggestResource,
 )
 from search_api.search import SearchService
 from search_api.web import STATIC
@@ -38,6 +39,7 @@ def create_app(service: SearchService, settings: Settings | None = None) -> falc
     app.add_route("/", SearchPage(service))
     app.add_static_route("/static", str(STATIC))
     app.add_route("/search", SearchResource(service))
+    app.add_route("/suggest", SuggestResource(service))
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource(service))
     if settings and admin_token:
@@ -71,6 +73,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         settings.refresh_seconds,
         synonyms_file=settings.synonyms_file,
         best_bets_file=settings.best_bets_file,
+        suggest_stoplist_file=settings.suggest_stoplist_file,
         recency=settings.recency,
     )
     return create_app(service, settings)

@@ -11,6 +11,7 @@
 | BLMK_CORPUS           | corpus     | corpus folder uploads go to and updates read     |
 | BLMK_MAX_UPLOAD_MB    | 50         | largest upload accepted (413 beyond)             |
 | BLMK_SYNONYMS         | config/synonyms.txt    | synonym groups (empty: none)         |
+| BLMK_SUGGEST_STOPLIST | config/suggest-stoplist.txt | never suggested (empty: none)  |
 | BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
 | BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
 | BLMK_NEWS_HALF_LIFE_DAYS | 365     | age at which a news article's bonus has halved  |
@@ -36,6 +37,7 @@ class Settings:
     refresh_seconds: float = 2.0
     synonyms_file: Path | None = Path("config/synonyms.txt")
     best_bets_file: Path | None = Path("config/best-bets.toml")
+    suggest_stoplist_file: Path | None = Path("config/suggest-stoplist.txt")
     recency: RecencySettings = field(default_factory=RecencySettings)
     # The admin API is served only when a token is set.
     admin_token: str | None = None
@@ -54,6 +56,9 @@ class Settings:
             refresh_seconds=float(env.get("BLMK_REFRESH_SECONDS", defaults.refresh_seconds)),
             synonyms_file=optional_path(env.get("BLMK_SYNONYMS"), defaults.synonyms_file),
             best_bets_file=optional_path(env.get("BLMK_BEST_BETS"), defaults.best_bets_file),
+            suggest_stoplist_file=optional_path(
+                env.get("BLMK_SUGGEST_STOPLIST"), defaults.suggest_stoplist_file
+            ),
             admin_token=env.get("BLMK_ADMIN_TOKEN") or None,
             corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
             max_upload_bytes=int(float(env.get("BLMK_MAX_UPLOAD_MB", 50)) * 1024 * 1024),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import falcon
 
+from search_api.errors import invalid_parameter
 from search_api.params import parse_search_request
 from search_api.search import SearchRequest, SearchService
 from search_api.web import render_search_page
+
+MAX_SUGGEST_CHARS = 100
 
 
 class SearchResource:
@@ -15,6 +18,17 @@ class SearchResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.service.search(parse_search_request(req))
+
+
+class SuggestResource:
+    def __init__(self, service: SearchService) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        typed = req.get_param("q") or ""
+        if len(typed) > MAX_SUGGEST_CHARS:
+            raise invalid_parameter("q", f"at most {MAX_SUGGEST_CHARS} characters")
+        resp.media = self.service.suggest(typed.strip())
 
 
 class DocumentResource:

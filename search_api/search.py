@@ -35,6 +35,7 @@ from search_api.pages import PageRanker, page_url
 from search_api.query import QueryReader, UserQuery
 from search_api.ranking import RankingWeighting, RecencySettings
 from search_api.spelling import Vocabulary
+from search_api.suggest import Suggester, parse_stoplist
 from search_api.synonyms import Thesaurus
 from search_api.watched import WatchedFile
 
@@ -191,6 +192,7 @@ class _Version:
     searcher: Searcher
     facets: FacetTable
     vocabulary: Vocabulary
+    suggester: Suggester
     info: dict[str, Any]
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -210,6 +212,7 @@ class SearchService:
         *,
         synonyms_file: Path | None = None,
         best_bets_file: Path | None = None,
+        suggest_stoplist_file: Path | None = None,
         recency: RecencySettings | None = None,
         today: Callable[[], date] = date.today,
     ) -> None:
@@ -218,6 +221,7 @@ class SearchService:
         self.clock = clock
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
+        self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset())
         self.recency = recency or RecencySettings()
         self.today = today
         self._reopen_lock = threading.Lock()
@@ -235,11 +239,14 @@ class SearchService:
         facets = FacetTable(reader.iter_docs())
         types = {docnum: values["type"] for docnum, values in facets.values.items()}
         weighting = RankingWeighting(types, facets.dates, self.recency, self.today)
+        vocabulary = Vocabulary.from_reader(reader)
+        titles = [str(fields.get("title", "")) for _, fields in reader.iter_docs()]
         return _Version(
             name=path.name,
             searcher=Searcher(reader, weighting=weighting, fromindex=index),
             facets=facets,
-            vocabulary=Vocabulary.from_reader(reader),
+            vocabulary=vocabulary,
+            suggester=Suggester(titles, vocabulary.frequencies),
             info=self.store.build_info(path),
         )
 
@@ -335,6 +342,11 @@ class SearchService:
             _result(searcher.stored_fields(d), score, snippets) | {"pinned": pinned}
             for d, score, pinned in order
         ]
+
+    def suggest(self, typed: str) -> dict[str, Any]:
+        """Completions of what has been typed so far (no searcher needed: lists in memory)."""
+        suggestions = self.current().suggester.suggest(typed, self.suggest_stoplist.get())
+        return {"query": typed, "suggestions": suggestions}
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
         version = self.current()

@@ -56,6 +56,7 @@ def service(corpus_settings: IndexerSettings, corpus_build: BuildReport) -> Sear
         corpus_settings.index_dir,
         synonyms_file=REPO / "config" / "synonyms.txt",
         best_bets_file=REPO / "config" / "best-bets.toml",
+        suggest_stoplist_file=REPO / "config" / "suggest-stoplist.txt",
     )
 
 

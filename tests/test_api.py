@@ -178,3 +178,25 @@ def test_date_range_over_http(client: falcon.testing.TestClient) -> None:
     body = client.simulate_get("/search", params={"from": "2026-01-01", "to": "2026-12-31"}).json
     assert body["total"] > 0
     assert all(hit["date"].startswith("2026") for hit in body["results"])
+
+
+def test_suggestions_complete_what_is_typed(client: falcon.testing.TestClient) -> None:
+    body = client.simulate_get("/suggest", params={"q": "green p"}).json
+    assert body["query"] == "green p"
+    assert 0 < len(body["suggestions"]) <= 8
+    assert "Our Green Plan" in body["suggestions"] and "green plan" in body["suggestions"]
+    assert all("people" not in s for s in body["suggestions"])
+    assert client.simulate_get("/suggest", params={"q": ""}).json["suggestions"] == []
+    too_long = client.simulate_get("/suggest", params={"q": "x" * 101})
+    assert too_long.status_code == 400
+
+
+def test_the_suggestion_stoplist_applies_at_once(
+    corpus_settings: IndexerSettings, tmp_path: Path
+) -> None:
+    stoplist = tmp_path / "stop.txt"
+    stoplist.write_text("# nothing yet\n")
+    service = SearchService(corpus_settings.index_dir, suggest_stoplist_file=stoplist)
+    assert any("Green" in s for s in service.suggest("gre")["suggestions"])
+    stoplist.write_text("green\n")
+    assert not any("green" in s.lower().split() for s in service.suggest("gre")["suggestions"])

@@ -1,0 +1,111 @@
+"""The search page in a real headless browser (Debian's Chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, serve
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = REPO / "var" / "screenshots"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def base(corpus_build, corpus_settings) -> Iterator[str]:
+    env = {"BLMK_SYNONYMS": str(REPO / "config" / "synonyms.txt")}
+    with serve(["--index", str(corpus_settings.index_dir)], env) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed: `make test` installs it (apt package chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"browser console errors: {errors}"
+
+
+def test_type_see_suggestions_choose_and_see_results(page, base: str) -> None:
+    page.goto(f"{base}/")
+    page.fill("#search-q", "gre")
+    page.wait_for_selector("#search-suggestions li")
+    assert page.get_attribute("#search-q", "aria-expanded") == "true"
+    page.keyboard.press("ArrowDown")
+    assert page.get_attribute("#search-q", "aria-activedescendant") == "suggestion-0"
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#search-suggestions")
+    page.fill("#search-q", "green plan")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result-list")
+    assert "q=green+plan" in page.url
+    assert page.locator(".result mark").count() > 0
+
+
+def test_a_facet_narrows_and_back_restores(page, base: str) -> None:
+    page.goto(f"{base}/?q=green+plan")
+    before = page.inner_text(".result-count")
+    page.check("input[name=type][value=case-study]")
+    page.wait_for_url("**type=case-study**")
+    page.wait_for_function(
+        "(before) => document.querySelector('.result-count').innerText !== before", arg=before
+    )
+    assert all(t.startswith("Case study") for t in page.locator(".result__meta").all_inner_texts())
+    page.go_back()
+    page.wait_for_function(
+        "(before) => document.querySelector('.result-count').innerText === before", arg=before
+    )
+
+
+def test_did_you_mean_and_paging(page, base: str) -> None:
+    page.goto(f"{base}/?q=mentle+health")
+    page.click(".suggestion a")
+    page.wait_for_url("**q=mental+health**")
+    page.click("a[rel=next]")
+    page.wait_for_url("**page=2**")
+    assert "Page 2 of" in page.inner_text(".pagination")
+
+
+def test_the_page_works_without_javascript(browser, base: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base}/")
+    page.fill("#search-q", "waiting lists")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".result-list")
+    assert page.locator(".result").count() == 10
+    context.close()
+
+
+def test_screenshots_desktop_and_320px(browser, base: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name, width in (("desktop", 1280), ("mobile-320", 320)):
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        page = context.new_page()
+        page.goto(f"{base}/?q=green+plan")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+        page.screenshot(path=str(SCREENSHOTS / f"results-{name}.png"), full_page=True)
+        context.close()
