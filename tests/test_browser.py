@@ -109,3 +109,58 @@ def test_screenshots_desktop_and_320px(browser, base: str) -> None:
         assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
         page.screenshot(path=str(SCREENSHOTS / f"results-{name}.png"), full_page=True)
         context.close()
+
+
+def test_no_serious_accessibility_violations(page, base: str) -> None:
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    for url in (f"{base}/", f"{base}/?q=green+plan", f"{base}/?q=qwzxqq"):
+        page.goto(url)
+        results = axe.run(page)
+        serious = [
+            (v["id"], v["impact"], len(v["nodes"]))
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == [], f"{url}: {serious}"
+
+
+def test_the_keyboard_alone_searches_and_filters(page, base: str) -> None:
+    page.goto(f"{base}/")
+    page.keyboard.press("Tab")  # the skip link comes first
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "search-q":
+            break
+    assert page.evaluate("document.activeElement.id") == "search-q"
+    page.keyboard.type("vaccination")
+    page.wait_for_selector("#search-suggestions li")
+    page.keyboard.press("Escape")  # closes the suggestions, keeps the words
+    assert page.is_hidden("#search-suggestions") and page.input_value("#search-q") == "vaccination"
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result-list")
+    page.focus("input[name=type][value=news]")
+    page.keyboard.press("Space")
+    page.wait_for_url("**type=news**")
+
+
+def test_a_hostile_document_runs_no_script(browser, tmp_path: Path) -> None:
+    from indexer.build import build_index
+    from indexer.config import IndexerSettings
+    from tests.conftest import write_corpus
+    from tests.test_web import HOSTILE
+
+    corpus = write_corpus(tmp_path / "corpus", {"news/hostile.html": HOSTILE})
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    with serve(["--index", str(settings.index_dir)]) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{url}/?q=clinic")
+        page.goto(f"{url}/?q=%3Cscript%3Ealert(9)%3C/script%3Eclinic")
+        page.wait_for_timeout(300)
+        assert page.locator(".result").count() >= 1 or "No results" in page.content()
+        context.close()
+    assert dialogs == []

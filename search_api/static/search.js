@@ -122,7 +122,8 @@
         event.preventDefault(); highlight((active + 1) % count);
       } else if (event.key === "ArrowUp" && count) {
         event.preventDefault(); highlight((active - 1 + count) % count);
-      } else if (event.key === "Escape") {
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();  // close the list; keep what was typed
         close();
       } else if (event.key === "Enter" && active >= 0) {
         event.preventDefault(); choose(list.querySelectorAll("li")[active].textContent);
