@@ -17,6 +17,7 @@ from search_api.admin_resources import (
 from search_api.config import Settings
 from search_api.errors import handle_unexpected, serialize_error
 from search_api.resources import (
+    CrossOrigin,
     DocumentResource,
     HealthResource,
     SearchPage,
@@ -32,6 +33,8 @@ def create_app(service: SearchService, settings: Settings | None = None) -> falc
     """The API; with an admin token in ``settings``, the admin routes too (never without)."""
     admin_token = settings.admin_token if settings else None
     middleware: list[object] = [SecurityHeaders()]
+    if settings and settings.cors_origins:
+        middleware.append(CrossOrigin(settings.cors_origins))
     if admin_token:
         middleware.append(RequireToken(admin_token))
     app = falcon.App(middleware=middleware)

@@ -7,6 +7,7 @@
 | BLMK_PORT             | 8080       | port ``blmk-serve`` listens on                   |
 | BLMK_THREADS          | 4          | waitress worker threads                          |
 | BLMK_REFRESH_SECONDS  | 2          | how often the published index version is checked |
+| BLMK_CORS_ORIGINS     | none       | sites whose pages may call /search, /suggest   |
 | BLMK_ADMIN_TOKEN      | unset      | enables the admin API; the Bearer token it needs |
 | BLMK_CORPUS           | corpus     | corpus folder uploads go to and updates read     |
 | BLMK_MAX_UPLOAD_MB    | 50         | largest upload accepted (413 beyond)             |
@@ -39,6 +40,8 @@ class Settings:
     best_bets_file: Path | None = Path("config/best-bets.toml")
     suggest_stoplist_file: Path | None = Path("config/suggest-stoplist.txt")
     recency: RecencySettings = field(default_factory=RecencySettings)
+    # Websites allowed to call /search and /suggest from their pages (the embeddable box).
+    cors_origins: frozenset[str] = frozenset()
     # The admin API is served only when a token is set.
     admin_token: str | None = None
     corpus_dir: Path = Path("corpus")
@@ -58,6 +61,11 @@ class Settings:
             best_bets_file=optional_path(env.get("BLMK_BEST_BETS"), defaults.best_bets_file),
             suggest_stoplist_file=optional_path(
                 env.get("BLMK_SUGGEST_STOPLIST"), defaults.suggest_stoplist_file
+            ),
+            cors_origins=frozenset(
+                origin.strip().rstrip("/")
+                for origin in env.get("BLMK_CORS_ORIGINS", "").split(",")
+                if origin.strip()
             ),
             admin_token=env.get("BLMK_ADMIN_TOKEN") or None,
             corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),

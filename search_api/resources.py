@@ -88,3 +88,19 @@ class SecurityHeaders:
         self, req: falcon.Request, resp: falcon.Response, resource: object, succeeded: bool
     ) -> None:
         resp.set_headers(SECURITY_HEADERS)
+
+
+class CrossOrigin:
+    """Middleware: lets the configured websites (and only those) read the search and
+    suggestion answers from their own pages, for the embeddable search box."""
+
+    def __init__(self, origins: frozenset[str]) -> None:
+        self.origins = origins
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, succeeded: bool
+    ) -> None:
+        resp.append_header("Vary", "Origin")
+        origin = req.get_header("Origin")
+        if origin and origin in self.origins and req.path in ("/search", "/suggest"):
+            resp.set_header("Access-Control-Allow-Origin", origin)

@@ -10,6 +10,7 @@ import pytest
 from indexer.build import build_index
 from indexer.config import IndexerSettings
 from search_api.app import create_app
+from search_api.config import Settings
 from search_api.search import SearchService
 from tests.conftest import html_page, write_corpus
 
@@ -200,3 +201,19 @@ def test_the_suggestion_stoplist_applies_at_once(
     assert any("Green" in s for s in service.suggest("gre")["suggestions"])
     stoplist.write_text("green\n")
     assert not any("green" in s.lower().split() for s in service.suggest("gre")["suggestions"])
+
+
+def test_only_configured_sites_may_read_answers_cross_origin(service: SearchService) -> None:
+    settings = Settings(cors_origins=frozenset({"https://www.example.nhs.uk"}))
+    client = falcon.testing.TestClient(create_app(service, settings))
+    allowed = client.simulate_get(
+        "/suggest", params={"q": "gre"}, headers={"Origin": "https://www.example.nhs.uk"}
+    )
+    assert allowed.headers["access-control-allow-origin"] == "https://www.example.nhs.uk"
+    assert "Origin" in allowed.headers["vary"]
+    other = client.simulate_get("/suggest", params={"q": "gre"}, headers={"Origin": "https://x.io"})
+    assert "access-control-allow-origin" not in other.headers
+    unconfigured = falcon.testing.TestClient(create_app(service)).simulate_get(
+        "/search", headers={"Origin": "https://www.example.nhs.uk"}
+    )
+    assert "access-control-allow-origin" not in unconfigured.headers

@@ -54,7 +54,7 @@ def test_type_see_suggestions_choose_and_see_results(page, base: str) -> None:
     page.wait_for_selector("#search-suggestions li")
     assert page.get_attribute("#search-q", "aria-expanded") == "true"
     page.keyboard.press("ArrowDown")
-    assert page.get_attribute("#search-q", "aria-activedescendant") == "suggestion-0"
+    assert page.get_attribute("#search-q", "aria-activedescendant") == "search-suggestions-0"
     page.keyboard.press("Escape")
     assert page.is_hidden("#search-suggestions")
     page.fill("#search-q", "green plan")
@@ -164,3 +164,41 @@ def test_a_hostile_document_runs_no_script(browser, tmp_path: Path) -> None:
         assert page.locator(".result").count() >= 1 or "No results" in page.content()
         context.close()
     assert dialogs == []
+
+
+HOST_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Main website</title></head><body>
+<form action="{service}/" method="get" role="search"><label for="site-q">Search</label>
+<input id="site-q" name="q" data-blmk-search><button>Search</button></form>
+<script src="{service}/static/embed.js" defer></script></body></html>"""
+
+
+def test_the_embedded_box_suggests_on_another_site(browser, corpus_settings, tmp_path) -> None:
+    import functools
+    import http.server
+    import threading
+
+    from tests.conftest import free_port
+
+    host_port = free_port()
+    origin = f"http://127.0.0.1:{host_port}"
+    env = {"BLMK_CORS_ORIGINS": origin}
+    with serve(["--index", str(corpus_settings.index_dir)], env) as service:
+        (tmp_path / "index.html").write_text(HOST_PAGE.format(service=service))
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+        handler.log_message = lambda *args: None
+        site = http.server.ThreadingHTTPServer(("127.0.0.1", host_port), handler)
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{origin}/index.html")
+            page.fill("#site-q", "waiting")
+            page.wait_for_selector("#blmk-suggestions-0 li")
+            page.keyboard.press("ArrowDown")
+            page.keyboard.press("Enter")
+            page.wait_for_url(f"{service}/?q=*")
+            page.wait_for_selector(".result-list")
+            context.close()
+        finally:
+            site.shutdown()
+            site.server_close()
