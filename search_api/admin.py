@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from indexer.build import BuildError, BuildReport, build_index, update_index
+from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
 from indexer.config import IndexerSettings
 from indexer.document import SCOPES
 from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES
@@ -89,6 +89,49 @@ def delete_document(corpus: Path, doc_id: str) -> bool:
     target.unlink()
     sidecar_path(target).unlink(missing_ok=True)
     return True
+
+
+def list_documents(corpus: Path) -> list[dict[str, Any]]:
+    """The corpus's source files, for the admin page: id, size and modification time."""
+    documents = []
+    for path in source_files(corpus) if corpus.is_dir() else []:
+        status = path.stat()
+        documents.append(
+            {
+                "id": path.relative_to(corpus).as_posix(),
+                "bytes": status.st_size,
+                "modified": datetime.fromtimestamp(status.st_mtime, UTC).isoformat(
+                    timespec="seconds"
+                ),
+            }
+        )
+    return documents
+
+
+def index_versions(index_dir: Path) -> dict[str, Any]:
+    """The published versions, newest first, and which is current."""
+    store = IndexStore(index_dir)
+    current = store.current()
+    versions = []
+    for version in reversed(store.published()):
+        info = store.build_info(version)
+        versions.append(
+            {
+                "name": version.name,
+                "built_at": info.get("built_at"),
+                "mode": info.get("mode", "full"),
+                "documents": info.get("indexed", info.get("documents")),
+                "skipped": len(info.get("skipped", [])),
+                "current": current is not None and version.name == current.name,
+            }
+        )
+    return {"current": current.name if current else None, "versions": versions}
+
+
+def roll_back(index_dir: Path) -> str:
+    """Publishes the previous version again (``NothingToRollBack`` when there is none)."""
+    with BuildLock(index_dir):  # never while a build is about to publish
+        return IndexStore(index_dir).rollback().name
 
 
 def _safe_file_name(filename: str) -> str:

@@ -14,14 +14,19 @@ from typing import Any
 import falcon
 
 from indexer.lock import BuildInProgress
+from indexer.store import NothingToRollBack
 from search_api.admin import (
     IndexJobs,
     Upload,
     UploadRejected,
     UploadTooLarge,
     delete_document,
+    index_versions,
+    list_documents,
+    roll_back,
     store_upload,
 )
+from search_api.web import render_admin_page
 
 UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
 
@@ -57,6 +62,9 @@ class AdminDocuments(AdminResource):
     def __init__(self, corpus: Path, max_upload_bytes: int) -> None:
         self.corpus = corpus
         self.max_upload_bytes = max_upload_bytes
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"documents": list_documents(self.corpus)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         if (req.content_length or 0) > self.max_upload_bytes + 64 * 1024:
@@ -141,6 +149,39 @@ class AdminReport(AdminResource):
         if report is None:
             raise falcon.HTTPNotFound(description="no build has run yet", code="no_report")
         resp.media = report
+
+
+class AdminVersions(AdminResource):
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = index_versions(self.index_dir)
+
+
+class AdminRollback(AdminResource):
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        try:
+            current = roll_back(self.index_dir)
+        except BuildInProgress as error:
+            raise falcon.HTTPConflict(description=str(error), code="build_in_progress") from error
+        except NothingToRollBack as error:
+            raise falcon.HTTPConflict(
+                description=str(error), code="nothing_to_roll_back"
+            ) from error
+        resp.media = {"current": current}
+
+
+class AdminPage:
+    """GET /admin: the staff page. Public HTML; everything it does calls the token-checked
+    API with the token the member of staff types in (kept for the browser session only)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = render_admin_page()
 
 
 def _too_large(limit: int) -> falcon.HTTPContentTooLarge:

@@ -10,8 +10,11 @@ from search_api.admin_resources import (
     AdminDocument,
     AdminDocuments,
     AdminJob,
+    AdminPage,
     AdminReindex,
     AdminReport,
+    AdminRollback,
+    AdminVersions,
     RequireToken,
 )
 from search_api.config import Settings
@@ -66,6 +69,9 @@ def _add_admin_routes(app: falcon.App, settings: Settings) -> None:
     app.add_route("/admin/reindex", AdminReindex(jobs))
     app.add_route("/admin/jobs/{job_id}", AdminJob(jobs))
     app.add_route("/admin/report", AdminReport(jobs))
+    app.add_route("/admin/versions", AdminVersions(settings.index_dir))
+    app.add_route("/admin/rollback", AdminRollback(settings.index_dir))
+    app.add_route("/admin", AdminPage())
 
 
 def get_app(settings: Settings | None = None) -> falcon.App:

@@ -79,3 +79,7 @@ def render_search_page(
             else None
         ),
     )
+
+
+def render_admin_page() -> str:
+    return _environment.get_template("admin.html").render()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -211,3 +212,26 @@ def test_searches_during_a_full_rebuild_all_succeed(site: tuple[str, IndexerSett
     assert job["state"] == "succeeded" and job["kind"] == "full"
     print(f"\nsearches during a full rebuild: {dict(statuses)}")
     assert set(statuses) == {200} and statuses[200] > 10
+
+
+def test_documents_versions_and_rollback(site: tuple[str, IndexerSettings]) -> None:
+    base, _ = site
+    status, body = get_json(f"{base}/admin/documents", headers=AUTH)
+    assert status == 200 and any(d["id"] == "pages/green-plan.html" for d in body["documents"])
+    assert all(set(d) == {"id", "bytes", "modified"} for d in body["documents"])
+    reindex(base, full=True)
+    status, before = get_json(f"{base}/admin/versions", headers=AUTH)
+    assert status == 200 and len(before["versions"]) >= 2
+    assert before["versions"][0]["current"] and before["current"] == before["versions"][0]["name"]
+    status, body = get_json(f"{base}/admin/rollback", "POST", b"", AUTH)
+    assert status == 200 and body["current"] == before["versions"][1]["name"]
+    assert get_json(f"{base}/admin/versions", headers=AUTH)[1]["current"] == body["current"]
+
+
+def test_the_admin_page_needs_no_token_to_load_but_holds_none(
+    site: tuple[str, IndexerSettings],
+) -> None:
+    base, _ = site
+    with urllib.request.urlopen(f"{base}/admin", timeout=10) as response:
+        html = response.read().decode()
+    assert response.status == 200 and 'type="password"' in html and TOKEN not in html

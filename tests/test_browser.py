@@ -202,3 +202,49 @@ def test_the_embedded_box_suggests_on_another_site(browser, corpus_settings, tmp
         finally:
             site.shutdown()
             site.server_close()
+
+
+def test_the_admin_page_uploads_updates_and_rolls_back(browser, tmp_path: Path) -> None:
+    from indexer.build import build_index
+    from indexer.config import IndexerSettings
+    from tests.conftest import get_json, html_page
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(REPO / "corpus" / "pages", corpus / "pages")
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    upload = tmp_path / "okapi.html"
+    upload.write_text(html_page("Okapi clinic", "<p>" + "The okapi clinic opens in Bedford. " * 6))
+    env = {"BLMK_ADMIN_TOKEN": "t0ken", "BLMK_REFRESH_SECONDS": "0.1"}
+    with serve(["--index", str(settings.index_dir), "--corpus", str(corpus)], env) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{url}/admin")
+        page.fill("#admin-token", "t0ken")
+        page.click("#token-form button")
+        page.wait_for_selector("#documents tbody tr")
+        assert "t0ken" not in page.url
+        page.set_input_files("#upload-file", str(upload))
+        page.select_option("#upload-folder", "news")
+        page.click("#upload-form button")
+        page.wait_for_selector("text=Uploaded news/okapi.html")
+        page.click("#reindex")
+        page.wait_for_selector("text=The index is updated.")
+        assert page.get_attribute("#job-progress", "value") == "1"
+        page.wait_for_timeout(300)
+        assert get_json(f"{url}/search?q=okapi")[1]["total"] == 1
+        axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+        serious = [
+            v["id"]
+            for v in axe.run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        assert serious == []
+        page.click("#rollback")
+        page.wait_for_selector("text=Now serving")
+        page.wait_for_timeout(300)
+        assert get_json(f"{url}/search?q=okapi")[1]["total"] == 0
+        context.close()
+    assert dialogs == []

@@ -1,0 +1,157 @@
+// The staff page: every action calls the admin API with the token typed in, which is kept in
+// sessionStorage (this tab only) and sent as an Authorization header, never in a URL. All
+// text from the server is inserted with textContent, so nothing in a file name can run.
+(function () {
+  "use strict";
+  var KEY = "blmk-admin-token";
+  var message = document.getElementById("admin-message");
+
+  function token() { return sessionStorage.getItem(KEY) || ""; }
+  function say(text) { message.textContent = text; }
+
+  function api(method, path, body) {
+    var options = { method: method, headers: { "Authorization": "Bearer " + token() } };
+    if (body !== undefined) { options.body = body; }
+    return fetch(path, options).then(function (response) {
+      return response.json().then(function (data) {
+        if (response.status === 401 || response.status === 403) {
+          sessionStorage.removeItem(KEY);
+          showSignIn();
+        }
+        if (!response.ok) { throw new Error(data.error ? data.error.message : response.statusText); }
+        return data;
+      });
+    });
+  }
+
+  function showSignIn() {
+    document.getElementById("sign-in").hidden = false;
+    document.getElementById("signed-in").hidden = true;
+  }
+
+  function showSignedIn() {
+    document.getElementById("sign-in").hidden = true;
+    document.getElementById("signed-in").hidden = false;
+    refresh();
+  }
+
+  function cell(row, text) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function refresh() {
+    api("GET", "/admin/versions").then(function (data) {
+      document.getElementById("current-version").textContent = data.current || "none";
+    }).catch(function (error) { say(error.message); });
+    api("GET", "/admin/report").then(showReport).catch(function () {
+      document.getElementById("report-summary").textContent = "No build has run yet.";
+    });
+    api("GET", "/admin/documents").then(function (data) {
+      var body = document.querySelector("#documents tbody");
+      body.replaceChildren();
+      data.documents.forEach(function (doc) {
+        var row = document.createElement("tr");
+        cell(row, doc.id);
+        cell(row, Math.max(1, Math.round(doc.bytes / 1024)) + " KB");
+        cell(row, doc.modified.slice(0, 10));
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "button button--secondary";
+        button.textContent = "Delete";
+        button.setAttribute("aria-label", "Delete " + doc.id);
+        button.addEventListener("click", function () {
+          if (!window.confirm("Delete " + doc.id + "? It leaves search at the next update.")) { return; }
+          api("DELETE", "/admin/documents/" + doc.id.split("/").map(encodeURIComponent).join("/"))
+            .then(function () { say("Deleted " + doc.id + ". Update the index to remove it from search."); refresh(); })
+            .catch(function (error) { say(error.message); });
+        });
+        cell(row, "").appendChild(button);
+        body.appendChild(row);
+      });
+    }).catch(function (error) { say(error.message); });
+  }
+
+  function showReport(report) {
+    var summary = document.getElementById("report-summary");
+    if (!report.ok) {
+      summary.textContent = "The last build failed at " + report.finished_at + ": " + report.error;
+      return;
+    }
+    summary.textContent = (report.mode === "full" ? "Full build" : "Update") + " finished " +
+      report.finished_at + ": " + report.indexed + " documents; " + report.added + " added, " +
+      report.changed + " changed, " + report.removed + " removed; " + report.skipped.length +
+      " skipped.";
+    var table = document.getElementById("report-problems");
+    var body = table.querySelector("tbody");
+    body.replaceChildren();
+    report.skipped.forEach(function (item) {
+      var row = document.createElement("tr");
+      cell(row, item.path);
+      cell(row, item.code + ": " + item.message);
+      body.appendChild(row);
+    });
+    report.flagged.forEach(function (item) {
+      var row = document.createElement("tr");
+      cell(row, item.path);
+      cell(row, item.notes.join("; "));
+      body.appendChild(row);
+    });
+    table.hidden = body.children.length === 0;
+  }
+
+  function watch(job) {
+    var box = document.getElementById("job");
+    var bar = document.getElementById("job-progress");
+    var state = document.getElementById("job-state");
+    box.hidden = false;
+    function poll() {
+      api("GET", "/admin/jobs/" + job.id).then(function (data) {
+        var current = data.job;
+        bar.max = Math.max(1, current.progress.total);
+        bar.value = current.progress.done;
+        state.textContent = current.state + ": " + current.progress.done + " of " +
+          current.progress.total + " files read";
+        if (current.state === "succeeded" || current.state === "failed") {
+          say(current.state === "succeeded" ? "The index is updated." : "The update failed: " + current.error);
+          refresh();
+        } else {
+          setTimeout(poll, 500);
+        }
+      }).catch(function (error) { say(error.message); });
+    }
+    poll();
+  }
+
+  function reindex(full) {
+    api("POST", "/admin/reindex" + (full ? "?full=true" : ""))
+      .then(function (data) { say("Started."); watch(data.job); })
+      .catch(function (error) { say(error.message); });
+  }
+
+  document.getElementById("token-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var field = document.getElementById("admin-token");
+    sessionStorage.setItem(KEY, field.value);
+    field.value = "";
+    showSignedIn();
+  });
+  document.getElementById("reindex").addEventListener("click", function () { reindex(false); });
+  document.getElementById("full-rebuild").addEventListener("click", function () { reindex(true); });
+  document.getElementById("rollback").addEventListener("click", function () {
+    api("POST", "/admin/rollback")
+      .then(function (data) { say("Now serving " + data.current + "."); refresh(); })
+      .catch(function (error) { say(error.message); });
+  });
+  document.getElementById("upload-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    api("POST", "/admin/documents", new FormData(form))
+      .then(function (data) { say("Uploaded " + data.path + ". Update the index to make it searchable."); form.reset(); refresh(); })
+      .catch(function (error) { say(error.message); });
+  });
+
+  if (token()) { showSignedIn(); } else { showSignIn(); }
+}());
