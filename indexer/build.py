@@ -227,15 +227,16 @@ class _Build:
         current = self.store.current()
         previous = Manifest.load(current) if current is not None else None
         manifest = Manifest(fingerprint(self.settings))
-        if incremental and current and previous and previous.fingerprint == manifest.fingerprint:
-            changes = compare(previous, files)
-            if not changes.to_read and not changes.removed:
-                return self._unchanged(current, len(changes.unchanged))
+        if not (incremental and current and previous):
+            previous = None  # a full build: nothing is carried over
+        elif previous.fingerprint != manifest.fingerprint:
+            previous = None  # the reading rules changed: everything is read again
+        changes = compare(previous, files) if previous else Changes(added=sorted(files))
+        if previous and current and not changes.to_read and not changes.removed:
+            return self._unchanged(current, len(changes.unchanged))
         version = self.store.new_version()
         try:
-            if incremental and previous and previous.fingerprint == manifest.fingerprint:
-                assert current is not None
-                changes = compare(previous, files)
+            if previous and current:
                 _link_index(current, version)
                 index = open_dir(str(version))
                 report = BuildReport(version=version.name, mode="update", indexed=0)
@@ -243,7 +244,6 @@ class _Build:
                 report.unchanged, report.removed = len(changes.unchanged), len(changes.removed)
                 gone = [previous.files[path] for path in changes.removed + changes.changed]
             else:
-                changes = Changes(added=sorted(files))
                 index = create_in(str(version), SCHEMA)
                 report = BuildReport(version=version.name, mode="full", indexed=0)
                 gone = []
@@ -312,7 +312,7 @@ class _Build:
                         item.notes,
                     )
                 old = previous.files.get(relative) if previous else None
-                if old is None or report.mode == "full":
+                if old is None:
                     report.added += 1
                 elif old.content_hash and old.content_hash == record.content_hash:
                     report.unchanged += 1  # touched, same content

@@ -22,14 +22,15 @@ from typing import Any
 from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
 from indexer.config import IndexerSettings
 from indexer.document import SCOPES
-from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES
+from indexer.errors import UnsupportedFile
+from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, sniff
+from indexer.extract.html import decode_html, looks_like_html
 from indexer.extract.sidecar import sidecar_path
 from indexer.lock import BuildInProgress, BuildLock
 from indexer.store import IndexStore
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_HTML_MARKUP = re.compile(rb"<\s*(!doctype\s+html|html|head|body|title|p|div|main|article)\b", re.I)
 # Jobs remembered for GET /admin/jobs/{id}, newest kept.
 KEEP_JOBS = 50
 
@@ -159,13 +160,18 @@ def _check_content(name: str, data: bytes) -> None:
     """The content decides, not the name: a PDF must be a PDF, a page must be HTML."""
     if not data.strip():
         raise UploadRejected("file: the file is empty")
+    kind = sniff(data)  # the indexer's own test, so what is accepted here gets indexed
     if name.endswith(".pdf"):
-        if not data[:1024].lstrip().startswith(b"%PDF-"):
+        if kind != "pdf":
             raise UploadRejected("file: this is not a PDF (it has no PDF header)")
         return
-    if data[:4].startswith((b"%PDF", b"\x89PNG", b"PK\x03\x04", b"\xff\xd8")):
-        raise UploadRejected("file: this is not an HTML page")
-    if not _HTML_MARKUP.search(data[:65536]):
+    if kind != "text":
+        raise UploadRejected(f"file: this is not an HTML page (it holds {kind} data)")
+    try:
+        markup = decode_html(data[:65536])
+    except UnsupportedFile:
+        markup = ""
+    if not looks_like_html(markup):
         raise UploadRejected("file: this is not an HTML page (no HTML markup found)")
 
 

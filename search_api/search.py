@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -236,11 +236,18 @@ class SearchService:
             )
         index = open_dir(str(path))
         reader = index.reader()
-        facets = FacetTable(reader.iter_docs())
+        titles: list[str] = []
+
+        def stored() -> Iterator[tuple[int, dict[str, Any]]]:
+            """Every document's stored fields, read once: titles noted for suggestions."""
+            for docnum, fields in reader.iter_docs():
+                titles.append(str(fields.get("title", "")))
+                yield docnum, fields
+
+        facets = FacetTable(stored())
         types = {docnum: values["type"] for docnum, values in facets.values.items()}
         weighting = RankingWeighting(types, facets.dates, self.recency, self.today)
         vocabulary = Vocabulary.from_reader(reader)
-        titles = [str(fields.get("title", "")) for _, fields in reader.iter_docs()]
         return _Version(
             name=path.name,
             searcher=Searcher(reader, weighting=weighting, fromindex=index),

@@ -9,12 +9,14 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
 from indexer.lock import BuildLock
+from search_api.admin import IndexJobs
 from tests.conftest import CORPUS, get_json, html_page, serve
 
 TOKEN = "s3cret-admin-token"
@@ -235,3 +237,14 @@ def test_the_admin_page_needs_no_token_to_load_but_holds_none(
     with urllib.request.urlopen(f"{base}/admin", timeout=10) as response:
         html = response.read().decode()
     assert response.status == 200 and 'type="password"' in html and TOKEN not in html
+
+
+def test_a_job_that_cannot_build_reports_why(tmp_path: Path) -> None:
+    jobs = IndexJobs(IndexerSettings(corpus_dir=tmp_path / "gone", index_dir=tmp_path / "index"))
+    job = jobs.start()
+    deadline = time.monotonic() + 30
+    while job.state in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.state == "failed" and "corpus folder not found" in (job.error or "")
+    assert job.to_json()["finished_at"] is not None
+    assert jobs.start().id != job.id  # the runner is free again

@@ -52,7 +52,8 @@ def read_source(path: Path, max_bytes: int) -> bytes:
         raise UnreadableFile("unreadable: permission denied") from error
 
 
-def _sniff(data: bytes) -> str:
+def sniff(data: bytes) -> str:
+    """What the bytes are, whatever the name says: "pdf", "binary" or "text"."""
     head = data[:1024].lstrip(b"\xef\xbb\xbf\r\n\t ")
     if head.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
         return "pdf"
@@ -67,7 +68,7 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
     if suffix not in SOURCE_SUFFIXES:
         raise UnsupportedFile(f"unsupported: {suffix or 'no'} extension (HTML and PDF only)")
     data = read_source(path, settings.max_file_bytes)
-    kind = _sniff(data)
+    kind = sniff(data)
     doc_id = relative_id(path, corpus_dir)
     folders = facets_from_path(doc_id)
     common = {

@@ -53,6 +53,11 @@ def decode_html(data: bytes) -> str:
     return dammit.unicode_markup
 
 
+def looks_like_html(markup: str) -> bool:
+    """Whether text holds HTML markup at all (a text file saved as .html does not)."""
+    return _HTML_MARKUP.search(markup[:65536]) is not None
+
+
 def parse_html(markup: str) -> BeautifulSoup:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
@@ -63,7 +68,7 @@ def extract_html(data: bytes, profile: SiteProfile | None = None) -> HtmlContent
     markup = decode_html(data)
     if not markup.strip():
         raise EmptyFile("empty: the file holds no text")
-    if not _HTML_MARKUP.search(markup[:65536]):
+    if not looks_like_html(markup):
         raise UnsupportedFile("not HTML: the file has an HTML name but holds no HTML markup")
     soup = parse_html(markup)
     meta = read_metadata(soup)
