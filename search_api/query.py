@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
-from whoosh.query import AndMaybe, DisjunctionMax, Every, NullQuery, Or, Phrase, Query
+from whoosh.query import And, AndMaybe, DisjunctionMax, Every, NullQuery, Or, Phrase, Query
 
 from indexer.schema import SCHEMA, TEXT_FIELDS
 from search_api.spelling import Candidate, Vocabulary
@@ -44,6 +44,8 @@ _LEXEME = re.compile(
 # What a plain word may contain; anything else would be query syntax.
 _WORD_CHARS = re.compile(r"[^\w&/'’.\-]")
 _WILDCARD = re.compile(r"[*?]")
+# A word as ``_term`` writes it for the parser: letters and digits, or one quoted token.
+_PLAIN_WORD = re.compile(r'\w+|"[^"\s]+"')
 
 _strict_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=AndGroup)
 _strict_parser.add_plugin(PlusMinusPlugin())  # -word excludes
@@ -213,7 +215,7 @@ class _Rewrite:
         return placeholder
 
     def parse(self, parser: MultifieldParser, text: str) -> Query | None:
-        query = _parse(parser, text)
+        query = _parse_words(parser, text)
         if query is None or not self.groups:
             return query
         return self._substitute(parser, query).normalize()
@@ -296,7 +298,21 @@ def _quoted(alternative: str) -> str:
     return _term(words[0]) if len(words) == 1 else f'"{" ".join(words)}"'
 
 
-@lru_cache(maxsize=4096)
+def _parse_words(parser: MultifieldParser, text: str) -> Query | None:
+    """``_parse``, a word at a time when the text is only words: each word's parse is cached
+    (words recur across queries far more than whole queries do) and the parser's group joins
+    them, as it would have."""
+    words = text.split(" ")
+    if len(words) < 2 or not all(_PLAIN_WORD.fullmatch(w) for w in words) or OPERATORS & {*words}:
+        return _parse(parser, text)
+    parts = [query for word in words if (query := _parse(parser, word)) is not None]
+    if not parts:
+        return None
+    query = (And if parser.group is AndGroup else Or)(parts).normalize()
+    return None if query is NullQuery else query
+
+
+@lru_cache(maxsize=16_384)
 def _parse(parser: MultifieldParser, text: str) -> Query | None:
     """Parsed and normalised; cached, as the same words and synonyms recur in many queries
     (callers never change a query in place: Whoosh's query methods return copies)."""

@@ -8,13 +8,14 @@ article edges ahead of an equally good old one without burying a better old one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
-from whoosh.scoring import BM25F
+import numpy as np
 
-RECENCY_TYPES = frozenset({"news"})
+from search_api.facets import UNDATED, FacetColumns, day_number
+
+RECENCY_TYPES = ("news",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -23,29 +24,15 @@ class RecencySettings:
     half_life_days: float = 365.0
 
 
-class RankingWeighting(BM25F):
-    """BM25F whose final score of a news article carries its recency bonus."""
-
-    use_final = True
-
-    def __init__(
-        self,
-        types: dict[int, tuple[str, ...]],
-        dates: dict[int, datetime],
-        recency: RecencySettings,
-        today: Callable[[], date] = date.today,
-    ) -> None:
-        super().__init__()
-        self.types = types
-        self.dates = dates
-        self.recency = recency
-        self.today = today
-
-    def final(self, searcher: object, docnum: int, score: float) -> float:
-        if self.recency.weight <= 0 or not RECENCY_TYPES.intersection(self.types.get(docnum, ())):
-            return score
-        published = self.dates.get(docnum)
-        if published is None:
-            return score
-        age_days = max(0, (self.today() - published.date()).days)
-        return score * (1 + self.recency.weight * 0.5 ** (age_days / self.recency.half_life_days))
+def recency_factors(facets: FacetColumns, settings: RecencySettings, today: date) -> np.ndarray:
+    """Each document's score multiplier on ``today``: 1 for all but dated news."""
+    factors = np.ones(len(facets.days))
+    if settings.weight <= 0:
+        return factors
+    applies = np.zeros(len(facets.days), bool)
+    for name in RECENCY_TYPES:
+        applies |= facets.has_value("type", name)
+    applies &= facets.days != UNDATED
+    age_days = np.maximum(0, day_number(today) - facets.days[applies].astype(np.int64))
+    factors[applies] = 1 + settings.weight * 0.5 ** (age_days / settings.half_life_days)
+    return factors

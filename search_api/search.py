@@ -4,36 +4,42 @@ One searcher is opened on the published version and shared by every request. Bet
 requests, at most every ``refresh_seconds``, the service looks at the index's pointer file and
 opens the new version when a build has published one; requests already running finish on the
 searcher they started with.
+
+Per search: every match is found and scored with posting arrays (``postings.py``), which gives
+the total and the facet counts for all matches at array speed; only the documents that can
+make the page shown are given the typed words' proximity bonus (through Whoosh's phrase
+matcher), read from stored fields and highlighted. Whole responses are cached per index
+version, so a new version never answers from the old one's results.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import re
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from whoosh.collectors import FilterCollector, TopCollector
-from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+import numpy as np
+from cachetools import LRUCache
 from whoosh.index import open_dir
-from whoosh.query import Every, Query
+from whoosh.query import Query
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from indexer.document import PAGE_BREAK
-from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore
 from indexer.text import shorten
 from search_api.best_bets import BestBets
-from search_api.pages import PageRanker, page_url
+from search_api.facets import FacetColumns, facet_values
+from search_api.postings import DOC, EMPTY, Matches, PostingArrays, exclude, restrict, union_docs
 from search_api.query import QueryReader, UserQuery
-from search_api.ranking import RankingWeighting, RecencySettings
+from search_api.ranking import RecencySettings, recency_factors
+from search_api.snippets import SNIPPET_CHARS, Highlighter, query_terms
 from search_api.spelling import Vocabulary
 from search_api.suggest import Suggester, parse_stoplist
 from search_api.synonyms import Thesaurus
@@ -58,10 +64,11 @@ STORED_FIELDS = (
     "content_hash",
 )
 RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
-SNIPPET_CHARS = 240
-EXCERPT_CHARS = 700
-ANALYZER = SCHEMA["body"].analyzer
-_LINE_BREAKS = re.compile(r"\s*[\n\f]\s*")
+# Documents beyond the page shown whose proximity bonus is worked out: the bonus can lift a
+# document only from among the next best by their word scores.
+RERANK_DEPTH = 40
+# Whole responses kept per index version.
+CACHED_RESPONSES = 4096
 log = logging.getLogger(__name__)
 
 
@@ -80,108 +87,18 @@ class SearchRequest:
     date_from: date | None = None
     date_to: date | None = None
 
-
-class MarkFormatter(Formatter):
-    """Matched words in <mark>; every other character of the snippet HTML-escaped."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        # Paragraph breaks matter in a page, not inside a one-line snippet.
-        return html.escape(_LINE_BREAKS.sub(" ", text), quote=False)
-
-    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return f"<mark>{html.escape(get_text(text, token, replace), quote=False)}</mark>"
-
-
-class FacetTable:
-    """Each document's facet values, read once per index version.
-
-    Counting facets from memory costs one pass over the matching documents for all facets
-    together, instead of one Whoosh pass per facet.
-    """
-
-    def __init__(self, stored: Iterable[tuple[int, dict[str, Any]]]) -> None:
-        self.values: dict[int, dict[str, tuple[str, ...]]] = {}
-        self.dates: dict[int, datetime] = {}
-        for docnum, fields in stored:
-            self.values[docnum] = {name: _facet_values(fields, name) for name in FACET_FIELDS}
-            if isinstance(fields.get("date"), datetime):
-                self.dates[docnum] = fields["date"]
-
-    def in_date_range(
-        self, docnums: Iterable[int], start: date | None, end: date | None
-    ) -> set[int]:
-        if start is None and end is None:
-            return set(docnums)
-        return {
-            d
-            for d in docnums
-            if (published := self.dates.get(d)) is not None
-            and (start is None or published.date() >= start)
-            and (end is None or published.date() <= end)
-        }
-
-    def by_date(self, docnums: Iterable[int], newest_first: bool) -> list[int]:
-        """Dated documents in date order, then undated ones, whichever way dates run."""
-        dated = sorted(
-            (d for d in docnums if d in self.dates),
-            key=lambda d: (self.dates[d], -d if newest_first else d),
-            reverse=newest_first,
+    def cache_key(self) -> tuple:
+        """The request with what cannot change its answer taken out (spacing, filter order)."""
+        filters = tuple(sorted((k, tuple(sorted(set(v)))) for k, v in self.filters.items() if v))
+        return (
+            " ".join(self.q.split()),
+            filters,
+            self.sort,
+            self.page,
+            self.per_page,
+            self.date_from,
+            self.date_to,
         )
-        undated = sorted(d for d in docnums if d not in self.dates)
-        return dated + undated
-
-    def passes(self, docnum: int, filters: dict[str, tuple[str, ...]], skip: str = "") -> bool:
-        values = self.values[docnum]
-        return all(
-            any(v in values[name] for v in wanted)
-            for name, wanted in filters.items()
-            if wanted and name != skip
-        )
-
-    def count(
-        self, matched: Iterable[int], filters: dict[str, tuple[str, ...]]
-    ) -> tuple[set[int], dict[str, list[dict[str, Any]]]]:
-        """The documents passing every filter, and for each facet its value counts.
-
-        A facet's counts apply the filters of the *other* facets only, so choosing "news"
-        still shows how many case studies there are to switch to.
-        """
-        allowed: set[int] = set()
-        counters = {name: Counter() for name in FACET_FIELDS}
-        for docnum in matched:
-            values = self.values.get(docnum)
-            if values is None:
-                continue
-            if self.passes(docnum, filters):
-                allowed.add(docnum)
-            for name in FACET_FIELDS:
-                if self.passes(docnum, filters, skip=name):
-                    counters[name].update(values[name])
-        facets = {
-            name: _facet_list(name, counters[name], filters.get(name, ())) for name in FACET_FIELDS
-        }
-        return allowed, facets
-
-
-def _facet_values(fields: dict[str, Any], name: str) -> tuple[str, ...]:
-    value = fields.get(name)
-    if not value:
-        return ()
-    if name == "topic":
-        return tuple(v for v in str(value).split(",") if v)
-    return (str(value),)
-
-
-def _facet_list(name: str, counts: Counter, selected: tuple[str, ...]) -> list[dict[str, Any]]:
-    for value in selected:
-        counts.setdefault(value, 0)
-    if name == "year":
-        order = sorted(counts, reverse=True)
-    else:
-        order = sorted(counts, key=lambda value: (-counts[value], value.lower()))
-    return [{"value": v, "count": counts[v], "selected": v in selected} for v in order]
 
 
 @dataclass(slots=True)
@@ -190,14 +107,23 @@ class _Version:
 
     name: str
     searcher: Searcher
-    facets: FacetTable
+    postings: PostingArrays
+    facets: FacetColumns
     vocabulary: Vocabulary
     suggester: Suggester
     info: dict[str, Any]
+    responses: LRUCache = field(default_factory=lambda: LRUCache(CACHED_RESPONSES))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _recency: tuple[date, RecencySettings, np.ndarray] | None = None
 
     def count(self, query: Query | None) -> int:
-        return sum(1 for _ in self.searcher.docs_for_query(query)) if query is not None else 0
+        return self.postings.count(query)
+
+    def recency(self, settings: RecencySettings, today: date) -> np.ndarray:
+        """Each document's recency multiplier, worked out again when the day changes."""
+        if self._recency is None or self._recency[:2] != (today, settings):
+            self._recency = (today, settings, recency_factors(self.facets, settings, today))
+        return self._recency[2]
 
 
 class SearchService:
@@ -215,6 +141,7 @@ class SearchService:
         suggest_stoplist_file: Path | None = None,
         recency: RecencySettings | None = None,
         today: Callable[[], date] = date.today,
+        cache_responses: bool = True,
     ) -> None:
         self.store = IndexStore(index_dir)
         self.refresh_seconds = refresh_seconds
@@ -224,6 +151,7 @@ class SearchService:
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset())
         self.recency = recency or RecencySettings()
         self.today = today
+        self.cache_responses = cache_responses
         self._reopen_lock = threading.Lock()
         self._version = self._open_current()
         self._checked_at = clock()
@@ -244,13 +172,13 @@ class SearchService:
                 titles.append(str(fields.get("title", "")))
                 yield docnum, fields
 
-        facets = FacetTable(stored())
-        types = {docnum: values["type"] for docnum, values in facets.values.items()}
-        weighting = RankingWeighting(types, facets.dates, self.recency, self.today)
+        facets = FacetColumns(reader.doc_count_all(), stored())
+        searcher = Searcher(reader, weighting=BM25F(), fromindex=index)
         vocabulary = Vocabulary.from_reader(reader)
         return _Version(
             name=path.name,
-            searcher=Searcher(reader, weighting=weighting, fromindex=index),
+            searcher=searcher,
+            postings=PostingArrays(searcher),
             facets=facets,
             vocabulary=vocabulary,
             suggester=Suggester(titles, vocabulary.frequencies),
@@ -284,33 +212,56 @@ class SearchService:
         started = time.perf_counter()
         version = self.current()
         thesaurus = self.synonyms.get()
-        pinned_ids = self.best_bets.get().pinned(request.q, self.today()) if request.q else []
+        best_bets = self.best_bets.get()
+        today = self.today()
+        # Everything an answer depends on besides the index version, whose cache this is.
+        key = (
+            request.cache_key(),
+            self.synonyms.generation,
+            self.best_bets.generation,
+            today,
+        )
+        answer = version.responses.get(key) if self.cache_responses else None
+        if answer is None:
+            answer = self._answer(version, request, thesaurus, best_bets, today)
+            if self.cache_responses:
+                version.responses[key] = answer
+        took_ms = round((time.perf_counter() - started) * 1000, 2)
+        return {"query": request.q} | answer | {"took_ms": took_ms}
+
+    def _answer(
+        self,
+        version: _Version,
+        request: SearchRequest,
+        thesaurus: Thesaurus,
+        best_bets: BestBets,
+        today: date,
+    ) -> dict[str, Any]:
+        pinned_ids = best_bets.pinned(request.q, today) if request.q else []
         with version.lock:
             searcher = version.searcher
             query = QueryReader(version.vocabulary, thesaurus, version.count).read(request.q)
-            strict = set(searcher.docs_for_query(query.strict)) if query.strict else set()
-            relaxed = set(searcher.docs_for_query(query.relaxed)) if query.relaxed else set()
+            strict = version.postings.matches(query.strict)
+            relaxed = version.postings.matches(query.relaxed) if query.relaxed else EMPTY
             pinned = [n for i in pinned_ids if (n := searcher.document_number(id=i)) is not None]
-            matched = version.facets.in_date_range(
-                strict | relaxed | set(pinned), request.date_from, request.date_to
-            )
+            matched = union_docs(strict.docs, relaxed.docs, np.asarray(sorted(pinned), DOC))
+            matched = version.facets.in_date_range(matched, request.date_from, request.date_to)
             allowed, facets = version.facets.count(matched, request.filters)
+            allowed_set = set(allowed.tolist()) if len(allowed) <= len(pinned) else None
             ranked = _Ranked(
-                pinned=[n for n in pinned if n in allowed],
-                strict=strict & allowed,
-                relaxed=relaxed & allowed,
+                pinned=[n for n in pinned if _contains(allowed, n, allowed_set)],
+                strict=restrict(strict, allowed),
+                relaxed=restrict(exclude(relaxed, strict.docs), allowed),
             )
-            results = self._page_of_hits(version, query, ranked, request) if allowed else []
+            results = self._page_of_hits(version, query, ranked, request, today)
             suggestion = self._suggestion(version, thesaurus, query)
         return {
-            "query": request.q,
             "total": len(allowed),
             "page": request.page,
             "per_page": request.per_page,
             "suggestion": suggestion,
             "results": results,
             "facets": facets,
-            "took_ms": round((time.perf_counter() - started) * 1000, 2),
         }
 
     @staticmethod
@@ -325,7 +276,12 @@ class SearchService:
         return suggested
 
     def _page_of_hits(
-        self, version: _Version, query: UserQuery, ranked: _Ranked, request: SearchRequest
+        self,
+        version: _Version,
+        query: UserQuery,
+        ranked: _Ranked,
+        request: SearchRequest,
+        today: date,
     ) -> list[dict[str, Any]]:
         first = (request.page - 1) * request.per_page
         last = first + request.per_page
@@ -335,18 +291,18 @@ class SearchService:
         if newest_first is None and query.lists_everything:
             newest_first = True  # nothing to rank by
         if newest_first is None:
-            order = ranked.by_relevance(version.searcher, query, limit=last)[first:]
+            recency = version.recency(self.recency, today)
+            order = ranked.by_relevance(version.postings, query, recency, limit=last)[first:]
         else:
-            everything = ranked.strict | ranked.relaxed | set(ranked.pinned)
-            by_date = version.facets.by_date(everything, newest_first)[first:last]
-            order = [(d, None, False) for d in by_date]
+            by_date = version.facets.by_date(ranked.everything(), newest_first)[first:last]
+            order = [(int(d), None, False) for d in by_date]
         # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
         searcher = version.searcher
-        snippets = None
+        highlighter = None
         if not query.lists_everything and query.strict is not None:
-            snippets = _Snippets(searcher, query.strict, request.q)
+            highlighter = Highlighter(query_terms(query.strict, searcher.reader()), request.q)
         return [
-            _result(searcher.stored_fields(d), score, snippets) | {"pinned": pinned}
+            _result(searcher.stored_fields(d), score, highlighter) | {"pinned": pinned}
             for d, score, pinned in order
         ]
 
@@ -373,120 +329,78 @@ class SearchService:
         }
 
 
+def _contains(docs: np.ndarray, docnum: int, as_set: set[int] | None) -> bool:
+    if as_set is not None:
+        return docnum in as_set
+    at = np.searchsorted(docs, docnum)
+    return bool(at < len(docs) and docs[at] == docnum)
+
+
 @dataclass(slots=True, kw_only=True)
 class _Ranked:
     """The documents a search may show, in the groups that decide their order: pinned ones
-    first, then those matching every word, then those matching some."""
+    first, then those matching every word, then those matching some (none of them twice)."""
 
     pinned: list[int]
-    strict: set[int]
-    relaxed: set[int]
+    strict: Matches
+    relaxed: Matches
+
+    def everything(self) -> np.ndarray:
+        return union_docs(self.strict.docs, self.relaxed.docs, np.asarray(sorted(self.pinned), DOC))
 
     @property
     def total(self) -> int:
-        return len(self.strict | self.relaxed | set(self.pinned))
+        return len(self.everything())
 
     def by_relevance(
-        self, searcher: Searcher, query: UserQuery, limit: int
+        self, postings: PostingArrays, query: UserQuery, recency: np.ndarray, limit: int
     ) -> list[tuple[int, float | None, bool]]:
         order: list[tuple[int, float | None, bool]] = [(d, None, True) for d in self.pinned]
-        shown = set(self.pinned)
-        for group, group_query in ((self.strict, query.strict), (self.relaxed, query.relaxed)):
+        pinned = np.asarray(self.pinned, DOC)
+        for group in (self.strict, self.relaxed):
             wanted = limit - len(order)
-            candidates = group - shown
-            if wanted <= 0 or not candidates or group_query is None:
-                continue
-            scored = _top_scored(searcher, query.ranked(group_query), candidates, limit=wanted)
-            order.extend((d, score, False) for d, score in scored)
-            shown.update(d for d, _ in scored)
+            if wanted <= 0:
+                break
+            if len(pinned):
+                group = exclude(group, pinned)
+            best = _top_scored(postings, query, group, recency, wanted)
+            order.extend((d, score, False) for d, score in best)
         return order[:limit]
 
 
 def _top_scored(
-    searcher: Searcher, query: Query, allowed: set[int], limit: int
+    postings: PostingArrays, query: UserQuery, group: Matches, recency: np.ndarray, limit: int
 ) -> list[tuple[int, float]]:
-    """The ``limit`` best-scoring allowed documents, ranked exactly.
-
-    Whoosh's default top-N search swaps matchers for cheaper ones once the N-th best score is
-    known, and with field boosts that drops documents that belong in the top N: a smaller
-    limit can lose the best hit (whoosh issue #413). Replacement and block skipping are off.
-    """
-    collector = FilterCollector(
-        TopCollector(limit=limit, usequality=False, replace=0), allow=allowed
-    )
-    searcher.search_with_collector(query, collector)
-    results = collector.results()
-    return [(results.docnum(i), results.score(i)) for i in range(results.scored_length())]
-
-
-class _Snippets:
-    """Highlights the words of one query in any document's stored text."""
-
-    def __init__(self, searcher: Searcher, query: Query, typed: str) -> None:
-        # Not query.existing_terms(): it stops at the first field it meets (its loop variable
-        # shadows its field argument), so body words went unmarked when the title matched.
-        reader = searcher.reader()
-        self.words = {
-            text.decode() if isinstance(text, bytes) else str(text)
-            for leaf in query.leaves()
-            if not isinstance(leaf, Every)  # "*" matches everything and marks nothing
-            for field, text in leaf.expanded_terms(reader, phrases=True)
-            if field in TEXT_FIELDS
-        }
-        # Where a body's matches begin: the indexed forms, then the words as typed.
-        typed_words = {word.lower() for word in re.findall(r"\w{2,}", typed)}
-        self.needles = sorted(self.words) + sorted(typed_words)
-        self.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        self.formatter = MarkFormatter()
-        self.ranker = PageRanker(self.words)
-
-    def __call__(self, fields: dict[str, Any]) -> str:
-        for text in (_excerpt(fields.get("body", ""), self.needles), fields.get("summary", "")):
-            if text and (snippet := self._highlight(text)):
-                return snippet
-        return ""
-
-    def pages(self, fields: dict[str, Any]) -> list[dict[str, Any]]:
-        """A paginated document's best-matching pages, each with its snippet and deep link."""
-        if not fields.get("page_count"):
-            return []
-        return [
-            {
-                "number": page.number,
-                "snippet": self._highlight(_excerpt(page.text, self.needles))
-                or html.escape(shorten(page.text, SNIPPET_CHARS), quote=False),
-                "url": page_url(fields.get("url", ""), page.number),
-            }
-            for page in self.ranker.best(fields.get("body", ""))
-        ]
-
-    def _highlight(self, text: str) -> str:
-        return highlight(text, self.words, ANALYZER, self.fragmenter, self.formatter, top=2)
+    """The ``limit`` best documents of a group, by word score plus proximity bonus, times
+    recency: the bonus is worked out for the best by word score and ``RERANK_DEPTH`` more."""
+    if not len(group):
+        return []
+    scores = group.scores * recency[group.docs]
+    depth = min(len(group), limit + (RERANK_DEPTH if query.proximity is not None else 0))
+    if depth < len(group):
+        top = np.sort(np.argpartition(-scores, depth - 1)[:depth])
+    else:
+        top = np.arange(len(group))
+    docs = group.docs[top]
+    if query.proximity is not None:
+        bonus = postings.bonus(query.proximity, docs)
+        final = (group.scores[top] + bonus) * recency[docs]
+    else:
+        final = scores[top]
+    best = np.lexsort((docs, -final))[:limit]
+    return [(int(docs[i]), float(final[i])) for i in best]
 
 
 def _iso_date(value: Any) -> str | None:
-    return value.date().isoformat() if isinstance(value, datetime) else None
-
-
-def _topics(fields: dict[str, Any]) -> list[str]:
-    return list(_facet_values(fields, "topic"))
-
-
-def _excerpt(text: str, needles: list[str]) -> str:
-    """A window of the body around its first match: highlighting re-analyses the text it is
-    given, so a 60-page report would otherwise cost tens of milliseconds per hit."""
-    lower = text.lower()
-    found = [at for needle in needles if (at := lower.find(needle)) >= 0]
-    start = max(0, min(found) - EXCERPT_CHARS // 4) if found else 0
-    return text[start : start + EXCERPT_CHARS]
+    return value.date().isoformat() if hasattr(value, "date") else None
 
 
 def _result(
-    fields: dict[str, Any], score: float | None, snippets: _Snippets | None
+    fields: dict[str, Any], score: float | None, highlighter: Highlighter | None
 ) -> dict[str, Any]:
     """One hit; a PDF's hit leads with its best page: that page's snippet and deep link."""
-    pages = snippets.pages(fields) if snippets else []
-    snippet = pages[0]["snippet"] if pages else snippets(fields) if snippets else ""
+    pages = highlighter.pages(fields) if highlighter else []
+    snippet = pages[0]["snippet"] if pages else highlighter.snippet(fields) if highlighter else ""
     if not snippet:
         text = fields.get("summary") or fields.get("body", "").replace(PAGE_BREAK, " ")
         snippet = html.escape(shorten(text, SNIPPET_CHARS), quote=False)
@@ -505,5 +419,5 @@ def _stored_document(fields: dict[str, Any]) -> dict[str, Any]:
     """Stored fields as plain JSON types, under the names the API documents."""
     document = {name: fields.get(name) for name in STORED_FIELDS}
     document["date"] = _iso_date(fields.get("date"))
-    document["topics"] = _topics(fields)
+    document["topics"] = list(facet_values(fields, "topic"))
     return document

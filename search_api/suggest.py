@@ -1,14 +1,22 @@
 """Suggestions as people type: titles and frequent words from the index that complete what has
 been typed so far, found by binary search in sorted lists built once per index version.
 
-Staff can keep words and phrases out of suggestions with ``config/suggest-stoplist.txt`` (one
-per line), read again when it changes.
+Every keystroke asks, so the work per request is bounded: a prefix's range of the sorted lists
+is scanned once, and the answers for recent prefixes are kept (they recur: everyone typing
+"waiting list" first types "w", "wa", "wai"). Staff can keep words and phrases out of
+suggestions with ``config/suggest-stoplist.txt`` (one per line), read again when it changes;
+it is applied after the cache, so a change shows at once.
 """
 
 from __future__ import annotations
 
+import heapq
+import threading
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable
+
+from cachetools import LRUCache
 
 from indexer.analysis import plain_words
 
@@ -16,6 +24,8 @@ MAX_SUGGESTIONS = 8
 MAX_TITLES = 4
 # A word must occur in this many documents to be offered as a completion.
 MIN_DOCUMENTS = 2
+# Completions remembered per index version.
+CACHED_PREFIXES = 20_000
 
 
 def parse_stoplist(text: str) -> frozenset[str]:
@@ -34,49 +44,68 @@ class Suggester:
             for word, documents in frequencies.items()
             if documents >= MIN_DOCUMENTS and len(word) > 2 and word.isalpha()
         )
-        self.titles = sorted(set(titles))
-        # Every title's words, to check that a multi-word completion is a phrase the site uses.
-        self.title_text = "\n".join(" ".join(plain_words(title)) for title in self.titles)
-        self.title_words = sorted(
+        # Shortest titles first, so a scan meets the best title completions first.
+        self.titles = sorted(set(titles), key=lambda title: (len(title), title))
+        self.title_words = [plain_words(title) for title in self.titles]
+        self.title_sets = [frozenset(words) for words in self.title_words]
+        # (word, title position) for every word of every title, for prefix ranges.
+        self.word_index = sorted(
             (word, position)
-            for position, title in enumerate(self.titles)
-            for word in set(plain_words(title))
+            for position, words in enumerate(self.title_words)
+            for word in set(words)
         )
+        self._cache: LRUCache[tuple[str, ...], list[str]] = LRUCache(CACHED_PREFIXES)
+        self._lock = threading.Lock()
 
     def suggest(self, typed: str, stoplist: frozenset[str] = frozenset()) -> list[str]:
         words = plain_words(typed)
         if not words:
             return []
-        head, last = words[:-1], words[-1]
-        found = [*self._titles(head, last)[:MAX_TITLES], *self._phrases(head, last)]
-        allowed = [
-            s for s in dict.fromkeys(found) if not _stopped(s, stoplist) and s.lower() != typed
-        ]
+        key = tuple(words)
+        with self._lock:
+            found = self._cache.get(key)
+        if found is None:
+            head, last = words[:-1], words[-1]
+            titles = self._titles_with(head, last)
+            found = [*(self.titles[p] for p in titles[:MAX_TITLES])]
+            found += self._phrases(head, last, titles)
+            found = list(dict.fromkeys(found))
+            with self._lock:
+                self._cache[key] = found
+        allowed = [s for s in found if not _stopped(s, stoplist) and s.lower() != typed]
         return allowed[:MAX_SUGGESTIONS]
 
-    def _titles(self, head: list[str], last: str) -> list[str]:
-        start = bisect_left(self.title_words, (last, -1))
-        matches = []
-        for word, position in self.title_words[start:]:
+    def _titles_with(self, head: list[str], last: str) -> list[int]:
+        """Titles (positions, shortest first) holding every word of ``head`` and a word that
+        starts with ``last``."""
+        wanted = set(head)
+        start = bisect_left(self.word_index, (last, -1))
+        matches: set[int] = set()
+        for word, position in self.word_index[start:]:
             if not word.startswith(last):
                 break
-            title = self.titles[position]
-            if set(head) <= set(plain_words(title)):
-                matches.append(title)
-        return sorted(set(matches), key=len)
+            if wanted <= self.title_sets[position]:
+                matches.add(position)
+        return sorted(matches)
 
-    def _phrases(self, head: list[str], last: str) -> list[str]:
-        start = bisect_left(self.words, last)
-        completions = []
-        for word in self.words[start:]:
-            if not word.startswith(last):
-                break
-            completions.append(word)
-        completions.sort(key=lambda word: -self.frequencies[word])
-        phrases = [" ".join([*head, word]) for word in completions]
-        if head:  # "green p" -> "green plan", not "green people": only phrases titles use
-            phrases = [phrase for phrase in phrases if phrase in self.title_text]
-        return phrases[:MAX_SUGGESTIONS]
+    def _phrases(self, head: list[str], last: str, titles: list[int]) -> list[str]:
+        if not head:  # a word: the commonest words starting so
+            start = bisect_left(self.words, last)
+            end = bisect_left(self.words, last + "\uffff", lo=start)
+            common = heapq.nlargest(
+                MAX_SUGGESTIONS, self.words[start:end], key=lambda w: self.frequencies[w]
+            )
+            return common
+        # "green p" -> "green plan", not "green people": only phrases that titles use, the
+        # commonest first.
+        size = len(head)
+        phrases: Counter[str] = Counter()
+        for position in titles:
+            words = self.title_words[position]
+            for i in range(len(words) - size):
+                if words[i : i + size] == head and words[i + size].startswith(last):
+                    phrases[" ".join(words[i : i + size + 1])] += 1
+        return [phrase for phrase, _ in phrases.most_common(MAX_SUGGESTIONS)]
 
 
 def _stopped(suggestion: str, stoplist: frozenset[str]) -> bool:

@@ -23,6 +23,9 @@ class WatchedFile(Generic[T]):
         self._value = empty
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        # Goes up each time the file is read again: results computed with an older reading
+        # are stale.
+        self.generation = 0
 
     def get(self) -> T:
         """The parsed file as it is now on disk (re-read only when its size or time changed)."""
@@ -45,6 +48,7 @@ class WatchedFile(Generic[T]):
 
     def _load(self, stamp: tuple[int, int] | None) -> None:
         self._stamp = stamp
+        self.generation += 1
         if stamp is None or self.path is None:
             return
         try:

@@ -1,0 +1,389 @@
+"""Matching and scoring over whole posting lists at once, with numpy.
+
+Whoosh's matchers walk postings one document at a time in Python, a few microseconds a step;
+a common word on a site of 10,000 pages has thousands of postings, and a search needs every
+match (for the total and the facet counts), not only the first ten. Here a term's postings are
+read block by block into arrays once per index version (and kept in a bounded cache), and the
+query tree becomes set operations and vectorised BM25F on those arrays.
+
+The scores are Whoosh's own: BM25F with the same idf, average field lengths, quantised
+document lengths and field boosts (stored in the posting weights), sums for AND/OR and the
+best alternative for a disjunction-max. Query kinds without an array form (phrases, prefixes,
+wildcards, ranges) are read through Whoosh's own matcher, scores included, and cached the same
+way, so any query the parser builds can be evaluated.
+"""
+
+from __future__ import annotations
+
+import threading
+from bisect import bisect_left
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+import numpy as np
+from cachetools import LRUCache
+from whoosh.query import (
+    And,
+    AndMaybe,
+    AndNot,
+    DisjunctionMax,
+    Every,
+    Not,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    Require,
+    Term,
+)
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
+
+from indexer.schema import TEXT_FIELDS
+
+DOC = np.int32
+# Postings (over all cached entries) kept between searches: about 12 bytes each.
+CACHE_POSTINGS = 4_000_000
+# Terms whose block lists, and postings blocks (up to 128 postings each), are kept for checking
+# phrases.
+CACHE_BLOCK_LISTS = 20_000
+CACHE_BLOCKS = 8_192
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """Documents in ascending order, each with its score for the query that found them."""
+
+    docs: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def scaled(self, boost: float) -> Matches:
+        return self if boost == 1.0 else Matches(self.docs, self.scores * boost)
+
+
+EMPTY = Matches(np.empty(0, DOC), np.empty(0, np.float64))
+
+
+class PostingArrays:
+    """One index version's postings as arrays; ``matches(query)`` for any parsed query.
+
+    Not thread-safe on its own: the caller holds the version's lock, as for its searcher
+    (the lock on the leaf cache only keeps counting callers outside it from corrupting it).
+    """
+
+    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.reader = reader
+        self.doc_count = reader.doc_count_all()
+        live = np.zeros(self.doc_count, bool)
+        live[np.fromiter(reader.all_doc_ids(), DOC)] = True
+        self.live = live
+        self.all_docs = np.flatnonzero(live).astype(DOC)
+        weighting = searcher.weighting
+        self.k1 = weighting.K1 if isinstance(weighting, BM25F) else 1.2
+        self.field_b = getattr(weighting, "_field_B", {})
+        self.default_b = weighting.B if isinstance(weighting, BM25F) else 0.75
+        self.lengths = {
+            name: np.fromiter(
+                (reader.doc_field_length(d, name, 0) for d in range(self.doc_count)),
+                np.float64,
+                self.doc_count,
+            )
+            for name in TEXT_FIELDS
+            if name in reader.schema
+        }
+        self.leaves = list(reader.leaf_readers())
+        # Leaf results, least recently used dropped first once the postings held exceed
+        # the limit (an entry costs one per posting, and one for itself).
+        self._cache: LRUCache[Query, Matches] = LRUCache(
+            cache_postings, getsizeof=lambda found: len(found) + 1
+        )
+        self._cache_lock = threading.Lock()
+        # For phrase checks on a few documents: terms' block lists, and decoded blocks.
+        self._block_lists: LRUCache[tuple, _BlockList] = LRUCache(CACHE_BLOCK_LISTS)
+        self._blocks: LRUCache[tuple, tuple[list[int], list[bytes]]] = LRUCache(CACHE_BLOCKS)
+
+    # --- public ---------------------------------------------------------------------------
+
+    def matches(self, query: Query | None) -> Matches:
+        """Every live document ``query`` matches, with Whoosh's score for it."""
+        if query is None or query is NullQuery:
+            return EMPTY
+        if isinstance(query, Every):
+            return Matches(self.all_docs, np.ones(len(self.all_docs)))
+        if isinstance(query, (DisjunctionMax, Or)) and _plain_or(query):
+            parts = [self.matches(q) for q in query.subqueries]
+            combined = _union(parts, best=isinstance(query, DisjunctionMax))
+            return combined.scaled(query.boost)
+        if isinstance(query, And):
+            return self._and(query)
+        if isinstance(query, AndMaybe):
+            return self.matches(query.a)  # the optional part never decides a match
+        if isinstance(query, Require):
+            return restrict(self.matches(query.a), self.matches(query.b).docs)
+        if isinstance(query, AndNot):
+            return exclude(self.matches(query.a), self.matches(query.b).docs)
+        if isinstance(query, Not):
+            everything = Matches(self.all_docs, np.ones(len(self.all_docs)))
+            return exclude(everything, self.matches(query.query).docs)
+        return self._leaf(query)
+
+    def count(self, query: Query | None) -> int:
+        return len(self.matches(query))
+
+    def bonus(self, query: Query, docs: np.ndarray) -> np.ndarray:
+        """``query``'s score for each of ``docs`` (ascending), 0 where it does not match:
+        for scoring a few documents, not for finding them. Phrases (and ORs of them) are
+        checked on those documents' positions alone; other queries go through Whoosh."""
+        if isinstance(query, Or) and _plain_or(query):
+            total = sum((self.bonus(q, docs) for q in query.subqueries), np.zeros(len(docs)))
+            return total * query.boost
+        if isinstance(query, Phrase) and query.fieldname in self.lengths:
+            return self._phrase(query, docs)
+        return self._bonus_through_whoosh(query, docs)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _and(self, query: And) -> Matches:
+        wanted = [q for q in query.subqueries if not isinstance(q, Not)]
+        unwanted = [q.query for q in query.subqueries if isinstance(q, Not)]
+        if not wanted:
+            result = Matches(self.all_docs, np.zeros(len(self.all_docs)))
+        else:
+            parts = sorted((self.matches(q) for q in wanted), key=len)
+            result = reduce(_intersect, parts)
+        for q in unwanted:
+            result = exclude(result, self.matches(q).docs)
+        return result.scaled(query.boost)
+
+    def _leaf(self, query: Query) -> Matches:
+        with self._cache_lock:
+            found = self._cache.get(query)
+        if found is not None:
+            return found
+        if isinstance(query, Term) and query.fieldname in self.lengths:
+            found = self._term(query.fieldname, query.text).scaled(query.boost)
+        else:
+            found = self._through_whoosh(query)
+        # suppress: larger than the whole cache, so used once and not kept.
+        with self._cache_lock, suppress(ValueError):
+            self._cache[query] = found
+        return found
+
+    def _term(self, field: str, text: str | bytes) -> Matches:
+        """A text term's postings read a block at a time, scored with BM25F in one go."""
+        btext = self.reader.schema[field].to_bytes(text) if isinstance(text, str) else text
+        if (field, btext) not in self.reader:
+            return EMPTY
+        ids: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        fmt = self.reader.schema[field].format
+        for leaf, offset in self.leaves:
+            if (field, btext) not in leaf:
+                continue
+            matcher = leaf._terms.matcher(field, btext, fmt)  # raw postings, deletions included
+            while matcher.is_active():
+                matcher._read_ids()
+                matcher._read_weights()
+                ids.append(np.asarray(matcher._ids, DOC) + offset)
+                weights.append(np.asarray(matcher._weights, np.float64))
+                matcher._next_block()
+        if not ids:
+            return EMPTY
+        docs, tf = np.concatenate(ids), np.concatenate(weights)
+        keep = self.live[docs]
+        docs, tf = docs[keep], tf[keep]
+        idf = self.searcher.idf(field, text)
+        avg = self.searcher.avg_field_length(field) or 1
+        b = self.field_b.get(field, self.default_b)
+        lengths = self.lengths[field][docs]
+        scores = idf * (tf * (self.k1 + 1)) / (tf + self.k1 * ((1 - b) + b * lengths / avg))
+        return Matches(docs, scores)
+
+    def _phrase(self, phrase: Phrase, docs: np.ndarray) -> np.ndarray:
+        """As Whoosh scores a phrase: the sum of its words' scores, times its boost, where
+        the words occur in order, each 1 to ``slop`` positions after the one before."""
+        scores = np.zeros(len(docs))
+        words = [self._leaf(Term(phrase.fieldname, word)) for word in phrase.words]
+        if len(words) < 2 or not all(len(w) for w in words):
+            return scores
+        together = reduce(_intersect, words)  # documents holding every word
+        present = _member(docs, together.docs)
+        if not present.any():
+            return scores
+        candidates = docs[present]
+        field = phrase.fieldname
+        btexts = [self.reader.schema[field].to_bytes(w) for w in phrase.words]
+        positions = [self._positions(field, text, candidates) for text in btexts]
+        near = np.array(
+            [_in_order([p[i] for p in positions], phrase.slop) for i in range(len(candidates))],
+            bool,
+        )
+        matched = candidates[near]
+        at = np.searchsorted(together.docs, matched)
+        scores[np.flatnonzero(present)[near]] = together.scores[at] * phrase.boost
+        return scores
+
+    def _positions(self, field: str, btext: bytes, docs: np.ndarray) -> list[list[int]]:
+        """The word positions of a term in each of ``docs`` (ascending, all holding it)."""
+        decode = self.reader.schema[field].format.decode_positions
+        found: list[list[int]] = []
+        for number, (leaf, offset) in enumerate(self.leaves):
+            end = offset + leaf.doc_count_all()
+            inside = docs[(docs >= offset) & (docs < end)] - offset
+            if not len(inside) or (field, btext) not in leaf:
+                continue
+            blocks = self._block_list(number, field, btext)
+            for docnum in inside.tolist():
+                which = bisect_left(blocks.max_ids, docnum)
+                ids, values = self._block(blocks, (number, field, btext, which))
+                found.append(decode(values[bisect_left(ids, docnum)]))
+        return found
+
+    def _block_list(self, leaf_number: int, field: str, btext: bytes) -> _BlockList:
+        key = (leaf_number, field, btext)
+        blocks = self._block_lists.get(key)
+        if blocks is None:
+            leaf = self.leaves[leaf_number][0]
+            fmt = self.reader.schema[field].format
+            blocks = _BlockList(leaf._terms.matcher(field, btext, fmt))
+            self._block_lists[key] = blocks
+        return blocks
+
+    def _block(self, blocks: _BlockList, key: tuple) -> tuple[list[int], list[bytes]]:
+        block = self._blocks.get(key)
+        if block is None:
+            block = blocks.read(key[-1])
+            self._blocks[key] = block
+        return block
+
+    def _bonus_through_whoosh(self, query: Query, docs: np.ndarray) -> np.ndarray:
+        scores = np.zeros(len(docs))
+        matcher = query.matcher(self.searcher, self.searcher.context())
+        for i, docnum in enumerate(docs.tolist()):
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                scores[i] = matcher.score()
+        return scores
+
+    def _through_whoosh(self, query: Query) -> Matches:
+        """Matches and scores from Whoosh's own matcher, for query kinds arrays don't model."""
+        matcher = query.matcher(self.searcher, self.searcher.context())
+        docs: list[int] = []
+        scores: list[float] = []
+        while matcher.is_active():
+            docs.append(matcher.id())
+            scores.append(matcher.score())
+            matcher.next()
+        if not docs:
+            return EMPTY
+        found = Matches(np.asarray(docs, DOC), np.asarray(scores, np.float64))
+        return restrict(found, self.all_docs) if len(self.all_docs) < self.doc_count else found
+
+
+class _BlockList:
+    """Where each block of one term's postings (in one segment) starts, and its highest
+    document number, read once from the block headers; then any block on demand.
+
+    Whoosh's own ``skip_to`` steps through a block one posting at a time in Python; with this
+    a document's block is found by bisection and its data decoded at most once while cached.
+    (This reads Whoosh's ``whoosh3`` postings format, whose version is pinned.)
+    """
+
+    def __init__(self, matcher: Any) -> None:
+        self.matcher = matcher
+        self.starts: list[int] = []
+        self.max_ids: list[int] = []
+        position = matcher._baseoffset
+        while matcher.is_active():
+            self.starts.append(position)
+            self.max_ids.append(matcher.block_max_id())
+            position = matcher._nextoffset
+            matcher._next_block()
+
+    def read(self, number: int) -> tuple[list[int], list[bytes]]:
+        matcher = self.matcher
+        matcher._goto(self.starts[number])
+        matcher._read_ids()
+        matcher._read_values()
+        return list(matcher._ids), matcher._values
+
+
+def _in_order(positions: list[list[int]], slop: int) -> bool:
+    """Whether one position from each list follows the previous by 1 to ``slop``."""
+    reached = set(positions[0])
+    for following in positions[1:]:
+        reached = {q for q in following if any(1 <= q - p <= slop for p in reached)}
+        if not reached:
+            return False
+    return True
+
+
+def _plain_or(query: Query) -> bool:
+    """An OR without Whoosh's match-count scaling or minimum (those go through Whoosh)."""
+    return not getattr(query, "scale", None) and not getattr(query, "minmatch", 0)
+
+
+def _union(parts: list[Matches], best: bool) -> Matches:
+    """Documents in any part; scores added, or the best taken for a disjunction-max."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    # Accumulate over a dense range of document numbers: no sorting, one pass per part.
+    low = min(int(p.docs[0]) for p in parts)
+    high = max(int(p.docs[-1]) for p in parts) + 1
+    seen = np.zeros(high - low, bool)
+    combined = np.full(high - low, -np.inf) if best else np.zeros(high - low)
+    for part in parts:
+        at = part.docs - low
+        seen[at] = True
+        if best:
+            combined[at] = np.maximum(combined[at], part.scores)
+        else:
+            combined[at] += part.scores
+    docs = np.flatnonzero(seen)
+    return Matches((docs + low).astype(DOC), combined[docs])
+
+
+def union_docs(*arrays: np.ndarray) -> np.ndarray:
+    """The documents in any of ``arrays`` (each ascending), ascending."""
+    return _union([Matches(a, np.zeros(len(a))) for a in arrays], best=False).docs
+
+
+def _member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """For each of ``docs``, whether it is in ``of`` (both ascending, without repeats)."""
+    if not len(of):
+        return np.zeros(len(docs), bool)
+    at = np.minimum(np.searchsorted(of, docs), len(of) - 1)
+    return of[at] == docs
+
+
+def _intersect(a: Matches, b: Matches) -> Matches:
+    if len(a) > len(b):
+        a, b = b, a
+    keep = _member(a.docs, b.docs)
+    docs = a.docs[keep]
+    return Matches(docs, a.scores[keep] + b.scores[np.searchsorted(b.docs, docs)])
+
+
+def restrict(found: Matches, docs: np.ndarray) -> Matches:
+    keep = _member(found.docs, docs)
+    return Matches(found.docs[keep], found.scores[keep])
+
+
+def exclude(found: Matches, docs: np.ndarray) -> Matches:
+    keep = ~_member(found.docs, docs)
+    return Matches(found.docs[keep], found.scores[keep])
