@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test index corpus lint bench clean chromium
+.PHONY: run test index corpus lint bench bench-quick bench-100k clean chromium
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
@@ -37,12 +37,21 @@ corpus: $(VENV)/.installed-dev
 	$(BIN)/python tools/make_corpus.py
 
 # Benchmarks print figures (they never fail on a number): extraction quality and speed,
-# relevance, PDF pages per second. Those needing ../shared/data say so when it is absent.
-bench: $(VENV)/.installed-dev
+# relevance, PDF pages per second, and build/update/search speed on a generated site of
+# 10,000 pages against tantivy and SQLite FTS5. Those needing ../shared/data say so when it
+# is absent. bench-quick is the speed part alone at 1,000 pages (a few minutes); bench-100k
+# the same at 100,000 pages (an hour or more).
+bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python bench/pdf.py
-	$(BIN)/python -m bench.update
+	$(BIN)/python -m bench.speed --pages 10000
+
+bench-quick: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.speed --pages 1000
+
+bench-100k: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.speed --pages 100000 --passes 1
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -62,6 +71,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $@
 
 clean:

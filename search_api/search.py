@@ -114,10 +114,20 @@ class _Version:
     info: dict[str, Any]
     responses: LRUCache = field(default_factory=lambda: LRUCache(CACHED_RESPONSES))
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The cache's own (an LRU's bookkeeping is not thread-safe); never held while searching.
+    responses_lock: threading.Lock = field(default_factory=threading.Lock)
     _recency: tuple[date, RecencySettings, np.ndarray] | None = None
 
     def count(self, query: Query | None) -> int:
         return self.postings.count(query)
+
+    def cached(self, key: tuple) -> dict[str, Any] | None:
+        with self.responses_lock:
+            return self.responses.get(key)
+
+    def remember(self, key: tuple, answer: dict[str, Any]) -> None:
+        with self.responses_lock:
+            self.responses[key] = answer
 
     def recency(self, settings: RecencySettings, today: date) -> np.ndarray:
         """Each document's recency multiplier, worked out again when the day changes."""
@@ -221,11 +231,11 @@ class SearchService:
             self.best_bets.generation,
             today,
         )
-        answer = version.responses.get(key) if self.cache_responses else None
+        answer = version.cached(key) if self.cache_responses else None
         if answer is None:
             answer = self._answer(version, request, thesaurus, best_bets, today)
             if self.cache_responses:
-                version.responses[key] = answer
+                version.remember(key, answer)
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return {"query": request.q} | answer | {"took_ms": took_ms}
 
