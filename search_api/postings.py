@@ -15,6 +15,7 @@ way, so any query the parser builds can be evaluated.
 
 from __future__ import annotations
 
+import heapq
 import threading
 from bisect import bisect_left
 from contextlib import suppress
@@ -30,6 +31,7 @@ from whoosh.query import (
     AndNot,
     DisjunctionMax,
     Every,
+    MultiTerm,
     Not,
     NullQuery,
     Or,
@@ -46,6 +48,8 @@ from indexer.schema import TEXT_FIELDS
 DOC = np.int32
 # Postings (over all cached entries) kept between searches: about 12 bytes each.
 CACHE_POSTINGS = 4_000_000
+# Index terms a prefix, wildcard or fuzzy word may stand for (the commonest are kept).
+MAX_EXPANSION = 500
 # Terms whose block lists, and postings blocks (up to 128 postings each), are kept for checking
 # phrases.
 CACHE_BLOCK_LISTS = 20_000
@@ -105,6 +109,7 @@ class PostingArrays:
             cache_postings, getsizeof=lambda found: len(found) + 1
         )
         self._cache_lock = threading.Lock()
+        self._expansions: LRUCache[Query, list[bytes | str]] = LRUCache(1024)
         # For phrase checks on a few documents: terms' block lists, and decoded blocks.
         self._block_lists: LRUCache[tuple, _BlockList] = LRUCache(CACHE_BLOCK_LISTS)
         self._blocks: LRUCache[tuple, tuple[list[int], list[bytes]]] = LRUCache(CACHE_BLOCKS)
@@ -169,12 +174,40 @@ class PostingArrays:
             return found
         if isinstance(query, Term) and query.fieldname in self.lengths:
             found = self._term(query.fieldname, query.text).scaled(query.boost)
+        elif isinstance(query, MultiTerm) and query.field() in self.lengths:
+            found = self._expanded(query)
         else:
             found = self._through_whoosh(query)
         # suppress: larger than the whole cache, so used once and not kept.
         with self._cache_lock, suppress(ValueError):
             self._cache[query] = found
         return found
+
+    def expansion(self, query: MultiTerm) -> list[bytes | str]:
+        """The index terms a prefix, wildcard or fuzzy word stands for: at most
+        ``MAX_EXPANSION``, the commonest (choosing them reads every candidate's frequency,
+        so the choice is remembered)."""
+        with self._cache_lock:
+            found = self._expansions.get(query)
+        if found is None:
+            field = query.field()
+            texts = sorted({text for _, text in query.expanded_terms(self.reader)})
+            if len(texts) > MAX_EXPANSION:
+                texts = heapq.nlargest(
+                    MAX_EXPANSION, texts, key=lambda t: self.reader.doc_frequency(field, t)
+                )
+            found = texts
+            with self._cache_lock:
+                self._expansions[query] = found
+        return found
+
+    def _expanded(self, query: MultiTerm) -> Matches:
+        """A prefix, wildcard or fuzzy word as the index terms it stands for: at most
+        ``MAX_EXPANSION`` of them, the commonest, scored as an OR of those terms. (Whoosh
+        itself scores an expansion to one or two terms so, and a longer one at a constant
+        1: an accident of which matcher it picks, not a ranking.)"""
+        parts = [self._term(query.field(), text) for text in self.expansion(query)]
+        return _union(parts, best=False).scaled(query.boost)
 
     def _term(self, field: str, text: str | bytes) -> Matches:
         """A text term's postings read a block at a time, scored with BM25F in one go."""

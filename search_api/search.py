@@ -310,7 +310,7 @@ class SearchService:
         searcher = version.searcher
         highlighter = None
         if not query.lists_everything and query.strict is not None:
-            highlighter = Highlighter(query_terms(query.strict, searcher.reader()), request.q)
+            highlighter = Highlighter(query_terms(query.strict, version.postings), request.q)
         return [
             _result(searcher.stored_fields(d), score, highlighter) | {"pinned": pinned}
             for d, score, pinned in order

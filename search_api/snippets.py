@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from whoosh.query import Every, Query
-from whoosh.reading import IndexReader
+from whoosh.query import Every, MultiTerm, Query
 
 from indexer.schema import SCHEMA, TEXT_FIELDS
 from indexer.text import shorten
 from search_api.pages import PageRanker, page_url
+from search_api.postings import PostingArrays
 
 SNIPPET_CHARS = 240
 # Text shown before the first match of a snippet's window.
@@ -38,17 +38,22 @@ def indexed_forms(word: str) -> frozenset[str]:
     return frozenset(token.text for token in _ANALYZER(word))
 
 
-def query_terms(query: Query, reader: IndexReader) -> frozenset[str]:
-    """The text-field terms a query can match, prefixes and wildcards expanded."""
+def query_terms(query: Query, postings: PostingArrays) -> frozenset[str]:
+    """The text-field terms a query can match; a prefix or wildcard stands for the same
+    (capped) terms it was searched with."""
     # Not query.existing_terms(): it stops at the first field it meets (its loop variable
     # shadows its field argument), so body words went unmarked when the title matched.
-    return frozenset(
-        text.decode() if isinstance(text, bytes) else str(text)
-        for leaf in query.leaves()
-        if not isinstance(leaf, Every)  # "*" matches everything and marks nothing
-        for field, text in leaf.expanded_terms(reader, phrases=True)
-        if field in TEXT_FIELDS
-    )
+    terms: set[str] = set()
+    for leaf in query.leaves():
+        if isinstance(leaf, Every):  # "*" matches everything and marks nothing
+            continue
+        if isinstance(leaf, MultiTerm):
+            texts = postings.expansion(leaf) if leaf.field() in TEXT_FIELDS else []
+        else:
+            reader = postings.reader
+            texts = [t for f, t in leaf.expanded_terms(reader, phrases=True) if f in TEXT_FIELDS]
+        terms.update(text.decode() if isinstance(text, bytes) else str(text) for text in texts)
+    return frozenset(terms)
 
 
 @dataclass(slots=True, frozen=True)

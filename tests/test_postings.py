@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from whoosh.collectors import TopCollector
-from whoosh.query import DisjunctionMax, Query
+from whoosh.query import DisjunctionMax, MultiTerm, Query
 
 from search_api.query import QueryReader
 from search_api.search import SearchService
@@ -60,7 +60,8 @@ def test_arrays_match_and_score_as_whoosh_does(service: SearchService, typed: st
         found = service.current().postings.matches(query)
         expected = whoosh_scores(service, query)
         assert found.docs.tolist() == sorted(expected)
-        if not any(isinstance(q, DisjunctionMax) for q in _walk(query)):
+        # Whoosh's disjunction-max and prefix/wildcard scores are inconsistent (below).
+        if not any(isinstance(q, (DisjunctionMax, MultiTerm)) for q in _walk(query)):
             assert found.scores == pytest.approx([expected[d] for d in found.docs.tolist()])
 
 
