@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
@@ -46,14 +47,22 @@ class Suggester:
         )
         # Shortest titles first, so a scan meets the best title completions first.
         self.titles = sorted(set(titles), key=lambda title: (len(title), title))
-        self.title_words = [plain_words(title) for title in self.titles]
-        self.title_sets = [frozenset(words) for words in self.title_words]
-        # (word, title position) for every word of every title, for prefix ranges.
-        self.word_index = sorted(
+        # Each title's words; one string object per distinct word (100,000 titles hold
+        # under a million words but only tens of thousands of different ones).
+        shared: dict[str, str] = {}
+        self.title_words = [
+            [shared.setdefault(word, word) for word in plain_words(title)]
+            for title in self.titles
+        ]
+        # Every (word, title position) pair, sorted, as two parallel sequences: prefix
+        # ranges are found by bisecting the words.
+        pairs = sorted(
             (word, position)
             for position, words in enumerate(self.title_words)
             for word in set(words)
         )
+        self.index_words = [word for word, _ in pairs]
+        self.index_titles = array("i", (position for _, position in pairs))
         self._cache: LRUCache[tuple[str, ...], list[str]] = LRUCache(CACHED_PREFIXES)
         self._lock = threading.Lock()
 
@@ -79,12 +88,13 @@ class Suggester:
         """Titles (positions, shortest first) holding every word of ``head`` and a word that
         starts with ``last``."""
         wanted = set(head)
-        start = bisect_left(self.word_index, (last, -1))
+        start = bisect_left(self.index_words, last)
         matches: set[int] = set()
-        for word, position in self.word_index[start:]:
-            if not word.startswith(last):
+        for at in range(start, len(self.index_words)):
+            if not self.index_words[at].startswith(last):
                 break
-            if wanted <= self.title_sets[position]:
+            position = self.index_titles[at]
+            if not wanted or wanted.issubset(self.title_words[position]):
                 matches.add(position)
         return sorted(matches)
 
