@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
 
 from whoosh.analysis import (
     STOP_WORDS,
@@ -27,6 +29,7 @@ from whoosh.analysis import (
     StopFilter,
     Token,
 )
+from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
@@ -174,6 +177,73 @@ def stem_word(word: str) -> str:
     return word if _CODE_JOINERS.search(word) else stem(word)
 
 
+# Distinct words whose index terms each analyser remembers (a few MB at most).
+WORD_CACHE_SIZE = 200_000
+# The keyword arguments the index writer passes; any other call takes the general path.
+_INDEXING_ARGUMENTS = frozenset({"positions", "boosts", "mode"})
+
+
+class IndexingAnalyzer(CompositeAnalyzer):
+    """The same steps as its chain, with indexing made one cached lookup per distinct word.
+
+    Indexing runs every word of every document through the whole chain of filters, and most of
+    a build's analysis time goes there; yet a word always becomes the same terms. Each step is
+    per word except the stop filter's renumbering of positions, which is redone here over the
+    stream. Queries, highlighting and anything else asking for more (characters, stop words
+    kept) take the chain itself, so their tokens are exactly as before.
+    """
+
+    def __init__(self, *composables: Any) -> None:
+        super().__init__(*composables)
+        if not isinstance(self.items[0], RegexTokenizer) or self.items[0].gaps:
+            raise TypeError("IndexingAnalyzer needs a RegexTokenizer that matches words")
+        self._terms = lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_terms)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The schema is pickled into the index; the cache is rebuilt when it is loaded.
+        return {"items": self.items}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(*state["items"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CompositeAnalyzer) and self.items == other.items
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __call__(self, value: str, no_morph: bool = False, **kwargs: Any) -> Iterator[Token]:
+        if no_morph or kwargs.get("mode") != "index" or not _INDEXING_ARGUMENTS.issuperset(kwargs):
+            return super().__call__(value, no_morph=no_morph, **kwargs)
+        return self._indexed(value, **kwargs)
+
+    def _word_terms(self, word: str) -> tuple[str, ...]:
+        """What the filters make of one word when indexing: () when it is dropped."""
+        token = Token(positions=True, mode="index")
+        token.text, token.pos, token.boost, token.stopped = word, 0, 1.0, False
+        stream: Iterator[Token] = iter([token])
+        for item in self.items[1:]:
+            stream = item(stream)
+        return tuple(token.text for token in stream)
+
+    def _indexed(self, value: str, positions: bool = False, **kwargs: Any) -> Iterator[Token]:
+        token = Token(positions=positions, **kwargs)
+        token.boost, token.stopped = 1.0, False
+        terms_of = self._terms
+        position: int | None = None
+        for index, match in enumerate(self.items[0].expression.finditer(value)):
+            terms = terms_of(match.group())
+            if not terms:
+                continue
+            if positions:
+                # As the stop filter numbers them: the first word kept keeps its place, the
+                # words after it follow on with no gaps; a code's parts share its position.
+                position = index if position is None else position + 1
+                token.pos = position
+            for text in terms:
+                token.text = text
+                yield token
+
+
 def _words_only() -> Analyzer:
     return (
         RegexTokenizer(TOKEN_PATTERN)
@@ -191,12 +261,12 @@ def _words() -> Analyzer:
 
 def text_analyzer() -> Analyzer:
     """For the searchable text fields: matches across forms, spellings and word endings."""
-    return _words() | SpellingVariantFilter() | StemFilter(stemfn=stem_word)
+    return IndexingAnalyzer(_words(), SpellingVariantFilter(), StemFilter(stemfn=stem_word))
 
 
 def spelling_analyzer() -> Analyzer:
     """For the vocabulary typo correction picks from: real words, as written."""
-    return _words()
+    return IndexingAnalyzer(_words())
 
 
 _PLAIN_WORDS = _words_only()

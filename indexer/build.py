@@ -21,6 +21,7 @@ from pathlib import Path
 
 from whoosh.index import FileIndex, create_in, open_dir
 from whoosh.query import Term
+from whoosh.writing import IndexWriter
 
 from indexer.config import IndexerSettings
 from indexer.document import Document
@@ -35,6 +36,8 @@ from indexer.store import BUILD_INFO, IndexStore
 
 # Files read ahead of the one being written to the index, while a slow PDF is awaited.
 LOOKAHEAD = 16
+# Processes analysing and writing documents in a full build, each into a segment of its own.
+WRITER_PROCESSES = 2
 
 
 class BuildError(Exception):
@@ -283,7 +286,7 @@ class _Build:
         report: BuildReport,
         gone: list[FileRecord],
     ) -> None:
-        writer = index.writer()
+        writer = _writer(index, full=previous is None)
         try:
             for record in gone:
                 if record.doc_id:
@@ -337,6 +340,13 @@ class _Build:
         with index.searcher() as searcher:
             report.indexed = searcher.doc_count()
         index.close()
+        written = sum(1 for record in manifest.files.values() if record.doc_id is not None)
+        if previous is None and report.indexed != written:
+            # A writer process that died leaves its segment out without saying so.
+            raise BuildError(
+                f"the new version holds {report.indexed} of the {written} documents written; "
+                "nothing published"
+            )
 
     def _check(self, version: Path, report: BuildReport) -> None:
         """Refuses to publish a version that is empty, much smaller than the current one, or
@@ -354,6 +364,17 @@ class _Build:
                 f"holds {before}; nothing published (if that is right, build again with --force)"
             )
         _smoke_test(version, report.indexed)
+
+
+def _writer(index: FileIndex, full: bool) -> IndexWriter:
+    """For a full build, sub-processes that analyse and write the documents while this one
+    reads the next files: analysis and writing postings are most of a build's time, and a
+    segment each (not merged) keeps both cores busy to the end. An update adds a few documents
+    to what is there, in this process."""
+    if not full:
+        return index.writer()
+    # forkserver, not fork: builds may run in a thread of the admin service.
+    return index.writer(procs=WRITER_PROCESSES, multisegment=True, start_method="forkserver")
 
 
 def _smoke_test(version: Path, expected: int) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from whoosh.analysis.analyzers import CompositeAnalyzer
 
 from indexer.analysis import canonical_spelling, plain_words, spelling_analyzer, text_analyzer
+from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()
+# Real pages, markup and all: many words, codes, stop words and odd characters.
+HTML_SAMPLES = sorted(CORPUS.rglob("*.html"))[:12]
 
 
 def terms(text: str, mode: str = "index") -> list[str]:
@@ -68,3 +72,30 @@ def test_stop_words_go_and_the_spelling_vocabulary_keeps_words_as_written() -> N
 
 def test_plain_words_keep_everything_for_phrase_matching() -> None:
     assert plain_words("A and E, GP's Café") == ["a", "and", "e", "gp", "cafe"]
+
+
+INDEXING_SAMPLES = [
+    "The new COVID-19 jabs: the GP's café at A&E, 2025/26 and 3.5 miles away.",
+    "a an the of I O'Brien's paediatric organisations' behaviour — ’s 's x-y-z a&e&f",
+    "Stop words first: the and of to a in is it that. Then words: vaccinations, centres.",
+    "Ünïcödé naïve résumé façade Straße ﬁnance 1st 2nd 10/11/2025 e-mail co-operate",
+    "",
+    "   \n\f  ",
+]
+
+
+@pytest.mark.parametrize("make", [text_analyzer, spelling_analyzer], ids=["text", "spelling"])
+@pytest.mark.parametrize("positions", [True, False], ids=["positions", "no-positions"])
+def test_indexing_shortcut_gives_the_chains_own_tokens(make, positions: bool) -> None:
+    """Indexing takes a cached shortcut; it must give exactly what the filters give."""
+    analyzer = make()
+    chain = CompositeAnalyzer(*analyzer.items)
+    texts = [
+        *INDEXING_SAMPLES,
+        *(path.read_bytes().decode("utf-8", "replace") for path in HTML_SAMPLES),
+    ]
+    for text in texts:
+        options = {"positions": positions, "boosts": True, "mode": "index"}
+        fast = [(t.text, t.pos if positions else None, t.boost) for t in analyzer(text, **options)]
+        slow = [(t.text, t.pos if positions else None, t.boost) for t in chain(text, **options)]
+        assert fast == slow
