@@ -9,6 +9,7 @@ and answers a query; otherwise it is deleted and the live index is untouched.
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import time
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from whoosh.index import FileIndex, create_in, open_dir
+from whoosh.multiproc import MpWriter
 from whoosh.query import Term
 from whoosh.writing import IndexWriter
 
@@ -370,11 +372,20 @@ def _writer(index: FileIndex, full: bool) -> IndexWriter:
     """For a full build, sub-processes that analyse and write the documents while this one
     reads the next files: analysis and writing postings are most of a build's time, and a
     segment each (not merged) keeps both cores busy to the end. An update adds a few documents
-    to what is there, in this process."""
+    to what is there, in this process.
+
+    Segments are written as separate files, not one compound file: opening a searcher on a
+    compound segment copies it into memory (about 110 MB at 10,000 pages, 800 MB at 100,000),
+    where separate files are mapped and opened in milliseconds.
+    """
     if not full:
-        return index.writer()
-    # forkserver, not fork: builds may run in a thread of the admin service.
-    return index.writer(procs=WRITER_PROCESSES, multisegment=True, start_method="forkserver")
+        return index.writer(compound=False)
+    options: dict[str, object] = {"procs": WRITER_PROCESSES, "multisegment": True}
+    # forkserver, not fork: builds may run in a thread of the admin service. (Whoosh 2.7's
+    # writer has no such option and forks.)
+    if "start_method" in inspect.signature(MpWriter.__init__).parameters:
+        options["start_method"] = "forkserver"
+    return index.writer(compound=False, **options)
 
 
 def _smoke_test(version: Path, expected: int) -> None:

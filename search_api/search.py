@@ -18,7 +18,9 @@ import html
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,6 +30,7 @@ import numpy as np
 from cachetools import LRUCache
 from whoosh.index import open_dir
 from whoosh.query import Query
+from whoosh.reading import ReaderClosed
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -101,7 +104,7 @@ class SearchRequest:
         )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class _Version:
     """One opened index version; its lock serialises use of its (not thread-safe) searcher."""
 
@@ -185,7 +188,7 @@ class SearchService:
         facets = FacetColumns(reader.doc_count_all(), stored())
         searcher = Searcher(reader, weighting=BM25F(), fromindex=index)
         vocabulary = Vocabulary.from_reader(reader)
-        return _Version(
+        version = _Version(
             name=path.name,
             searcher=searcher,
             postings=PostingArrays(searcher),
@@ -194,6 +197,11 @@ class SearchService:
             suggester=Suggester(titles, vocabulary.frequencies),
             info=self.store.build_info(path),
         )
+        # The segment files stay open while the version is in use; they are closed when no
+        # request and no service holds it any longer (a replaced version may still be
+        # answering requests that started on it).
+        weakref.finalize(version, _close, searcher)
+        return version
 
     def current(self) -> _Version:
         """The version to answer a request from, reopened if a build has published another."""
@@ -337,6 +345,11 @@ class SearchService:
             "index_version": version.name,
             "built_at": version.info.get("built_at"),
         }
+
+
+def _close(searcher: Searcher) -> None:
+    with suppress(ReaderClosed):  # closed already, by whoever broke it
+        searcher.close()
 
 
 def _contains(docs: np.ndarray, docnum: int, as_set: set[int] | None) -> bool:
