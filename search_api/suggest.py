@@ -51,8 +51,7 @@ class Suggester:
         # under a million words but only tens of thousands of different ones).
         shared: dict[str, str] = {}
         self.title_words = [
-            [shared.setdefault(word, word) for word in plain_words(title)]
-            for title in self.titles
+            [shared.setdefault(word, word) for word in plain_words(title)] for title in self.titles
         ]
         # Every (word, title position) pair, sorted, as two parallel sequences: prefix
         # ranges are found by bisecting the words.
