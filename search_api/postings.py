@@ -76,8 +76,8 @@ EMPTY = Matches(np.empty(0, DOC), np.empty(0, np.float64))
 class PostingArrays:
     """One index version's postings as arrays; ``matches(query)`` for any parsed query.
 
-    Not thread-safe on its own: the caller holds the version's lock, as for its searcher
-    (the lock on the leaf cache only keeps counting callers outside it from corrupting it).
+    Not thread-safe: callers hold the version's lock, as for its searcher. (The caches take a
+    lock of their own as well, so that a caller that forgets cannot corrupt them.)
     """
 
     def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
@@ -129,7 +129,9 @@ class PostingArrays:
         if isinstance(query, And):
             return self._and(query)
         if isinstance(query, AndMaybe):
-            return self.matches(query.a)  # the optional part never decides a match
+            # The optional part never decides a match; its score is added only for the few
+            # documents that can be shown (``bonus``).
+            return self.matches(query.a)
         if isinstance(query, Require):
             return restrict(self.matches(query.a), self.matches(query.b).docs)
         if isinstance(query, AndNot):
