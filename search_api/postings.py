@@ -249,7 +249,7 @@ class PostingArrays:
         if len(words) < 2 or not all(len(w) for w in words):
             return scores
         together = reduce(_intersect, words)  # documents holding every word
-        present = _member(docs, together.docs)
+        present = member(docs, together.docs)
         if not present.any():
             return scores
         candidates = docs[present]
@@ -398,8 +398,8 @@ def union_docs(*arrays: np.ndarray) -> np.ndarray:
     return _union([Matches(a, np.zeros(len(a))) for a in arrays], best=False).docs
 
 
-def _member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
-    """For each of ``docs``, whether it is in ``of`` (both ascending, without repeats)."""
+def member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
+    """For each of ``docs``, whether it is in ``of`` (ascending, without repeats)."""
     if not len(of):
         return np.zeros(len(docs), bool)
     at = np.minimum(np.searchsorted(of, docs), len(of) - 1)
@@ -409,16 +409,16 @@ def _member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
 def _intersect(a: Matches, b: Matches) -> Matches:
     if len(a) > len(b):
         a, b = b, a
-    keep = _member(a.docs, b.docs)
+    keep = member(a.docs, b.docs)
     docs = a.docs[keep]
     return Matches(docs, a.scores[keep] + b.scores[np.searchsorted(b.docs, docs)])
 
 
 def restrict(found: Matches, docs: np.ndarray) -> Matches:
-    keep = _member(found.docs, docs)
+    keep = member(found.docs, docs)
     return Matches(found.docs[keep], found.scores[keep])
 
 
 def exclude(found: Matches, docs: np.ndarray) -> Matches:
-    keep = ~_member(found.docs, docs)
+    keep = ~member(found.docs, docs)
     return Matches(found.docs[keep], found.scores[keep])

@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,16 @@ from indexer.store import IndexStore
 from indexer.text import shorten
 from search_api.best_bets import BestBets
 from search_api.facets import FacetColumns, facet_values
-from search_api.postings import DOC, EMPTY, Matches, PostingArrays, exclude, restrict, union_docs
+from search_api.postings import (
+    DOC,
+    EMPTY,
+    Matches,
+    PostingArrays,
+    exclude,
+    member,
+    restrict,
+    union_docs,
+)
 from search_api.query import QueryReader, UserQuery
 from search_api.ranking import RecencySettings, recency_factors
 from search_api.snippets import SNIPPET_CHARS, Highlighter, query_terms
@@ -265,9 +274,9 @@ class SearchService:
             matched = union_docs(strict.docs, relaxed.docs, np.asarray(sorted(pinned), DOC))
             matched = version.facets.in_date_range(matched, request.date_from, request.date_to)
             allowed, facets = version.facets.count(matched, request.filters)
-            allowed_set = set(allowed.tolist()) if len(allowed) <= len(pinned) else None
+            kept = member(np.asarray(pinned, DOC), allowed)
             ranked = _Ranked(
-                pinned=[n for n in pinned if _contains(allowed, n, allowed_set)],
+                pinned=[n for n, ok in zip(pinned, kept.tolist(), strict=True) if ok],
                 strict=restrict(strict, allowed),
                 relaxed=restrict(exclude(relaxed, strict.docs), allowed),
             )
@@ -352,13 +361,6 @@ def _close(searcher: Searcher) -> None:
         searcher.close()
 
 
-def _contains(docs: np.ndarray, docnum: int, as_set: set[int] | None) -> bool:
-    if as_set is not None:
-        return docnum in as_set
-    at = np.searchsorted(docs, docnum)
-    return bool(at < len(docs) and docs[at] == docnum)
-
-
 @dataclass(slots=True, kw_only=True)
 class _Ranked:
     """The documents a search may show, in the groups that decide their order: pinned ones
@@ -415,7 +417,7 @@ def _top_scored(
 
 
 def _iso_date(value: Any) -> str | None:
-    return value.date().isoformat() if hasattr(value, "date") else None
+    return value.date().isoformat() if isinstance(value, datetime) else None
 
 
 def _result(

@@ -37,7 +37,7 @@ def safe_url(url: str | None) -> str:
 
 
 def _trusted_snippet(snippet: str) -> Markup:
-    return Markup(snippet)  # built by MarkFormatter: escaped text and <mark> tags only
+    return Markup(snippet)  # built by snippets.Highlighter: escaped text and <mark> tags only
 
 
 _environment.filters["safe_url"] = safe_url
