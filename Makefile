@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test index corpus lint bench bench-quick bench-100k clean chromium
+.PHONY: run test index corpus lint bench bench-quick bench-100k bench-soak clean chromium
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
@@ -40,7 +40,9 @@ corpus: $(VENV)/.installed-dev
 # relevance, PDF pages per second, and build/update/search speed on a generated site of
 # 10,000 pages against tantivy and SQLite FTS5. Those needing ../shared/data say so when it
 # is absent. bench-quick is the speed part alone at 1,000 pages (a few minutes); bench-100k
-# the same at 100,000 pages (an hour or more).
+# the same at 100,000 pages (an hour or more). bench-soak (not part of bench: it runs for five
+# minutes) serves a generated site under a steady mix of requests while rebuilding the index
+# every minute, and reports errors, latency minute by minute and the server's memory growth.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
@@ -52,6 +54,9 @@ bench-quick: $(VENV)/.installed-bench
 
 bench-100k: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.speed --pages 100000 --passes 1
+
+bench-soak: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.soak
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

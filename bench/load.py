@@ -28,9 +28,9 @@ class Tally:
         self.errors: Counter[str] = Counter()
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """The status of one response (its body read and dropped), and whether the server keeps
-    the connection open."""
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    """The status of one response, whether the server keeps the connection open, and the body
+    (read whole, so the next response on the connection starts where it should)."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionResetError("connection closed by the server")
@@ -43,8 +43,7 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
             length = int(value)
         elif name == "connection" and value.strip().lower() == "close":
             keep_alive = False
-    await reader.readexactly(length)
-    return status, keep_alive
+    return status, keep_alive, await reader.readexactly(length)
 
 
 async def _client(host: str, port: int, paths: Iterator[str], until: float, tally: Tally) -> None:
@@ -57,7 +56,7 @@ async def _client(host: str, port: int, paths: Iterator[str], until: float, tall
             path = next(paths)
             started = time.perf_counter()
             writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-            status, keep_alive = await _read_response(reader)
+            status, keep_alive, _ = await read_response(reader)
             tally.latencies.append(time.perf_counter() - started)
             tally.statuses[status] += 1
             if not keep_alive:

@@ -223,28 +223,38 @@ def _ms(latency: Latency) -> list[str]:
 
 
 class Server:
-    """``blmk-serve`` on a free port of 127.0.0.1, in its own process."""
+    """``blmk-serve`` on a free port of 127.0.0.1, in its own process; ``env`` adds settings
+    (``BLMK_REFRESH_SECONDS``, say), ``log`` keeps what it prints (tracebacks of 5xx answers)."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(
+        self, index_dir: Path, env: dict[str, str] | None = None, log: Path | None = None
+    ) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        env = os.environ | {"BLMK_INDEX_DIR": str(index_dir), "BLMK_PORT": str(self.port)}
+        # Searches are counted as in service, in memory: not into the checkout's var/.
+        settings = {
+            "BLMK_INDEX_DIR": str(index_dir),
+            "BLMK_PORT": str(self.port),
+            "BLMK_ANALYTICS_FILE": "",
+        }
+        self.output = log.open("w") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [str(BIN / "blmk-serve")],
             cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env=os.environ | (env or {}) | settings,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 self.get("/health")
                 return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("blmk-serve did not start")
+        self.stop()
+        raise RuntimeError(f"blmk-serve did not start (exit status {self.process.returncode})")
 
     def get(self, path: str, connection: http.client.HTTPConnection | None = None) -> int:
         conn = connection or http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -265,6 +275,8 @@ class Server:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
+        if self.output is not subprocess.DEVNULL:
+            self.output.close()
 
 
 def search_path(query: str) -> str:

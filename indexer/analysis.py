@@ -216,6 +216,12 @@ class IndexingAnalyzer(CompositeAnalyzer):
             return super().__call__(value, no_morph=no_morph, **kwargs)
         return self._indexed(value, **kwargs)
 
+    def distinct_terms(self, value: str) -> set[str]:
+        """Every term ``value`` is indexed as, once each (for counting documents per term)."""
+        terms_of = self._terms
+        words = {match.group() for match in self.items[0].expression.finditer(value)}
+        return {term for word in words for term in terms_of(word)}
+
     def _word_terms(self, word: str) -> tuple[str, ...]:
         """What the filters make of one word when indexing: () when it is dropped."""
         token = Token(positions=True, mode="index")

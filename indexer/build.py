@@ -15,7 +15,7 @@ import shutil
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +27,20 @@ from whoosh.writing import IndexWriter
 
 from indexer.config import IndexerSettings
 from indexer.document import Document
-from indexer.errors import ExtractionError
-from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, extract_file, relative_id
+from indexer.errors import ExtractionError, TooSlowFile
+from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, relative_id
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Job, Workers
 from indexer.lock import BuildLock
 from indexer.manifest import MANIFEST, Changes, FileRecord, Manifest, compare, fingerprint, stamps
-from indexer.schema import SCHEMA, SPELLING_FIELD
+from indexer.schema import SCHEMA
 from indexer.store import BUILD_INFO, IndexStore
+from indexer.vocabulary import VOCABULARY, WORD_FIELDS, WordCounts, document_words
 
-# Files read ahead of the one being written to the index, while a slow PDF is awaited.
-LOOKAHEAD = 16
+# Batches read ahead of the one being written to the index, while a slow one is awaited.
+LOOKAHEAD = 8
+# Pages handed to a worker at a time.
+BATCH = 16
 # Processes analysing and writing documents in a full build, each into a segment of its own.
 WRITER_PROCESSES = 2
 
@@ -98,45 +101,58 @@ def extract_all(
 ) -> Iterator[Document | Skipped]:
     """Each file's document, or why it was skipped, in the order given.
 
-    PDFs go to worker processes (several at once, each within the time limit) while HTML is
-    read here. Pass ``workers`` to share them across calls; otherwise they are started here and
-    stopped when the iteration ends.
+    Files are read by worker processes, several at once and each within the time limit, so
+    reading uses every core while this process writes. Pages go in batches, as handing a
+    worker one file costs about as long as reading a page. Pass ``workers`` to share them
+    across calls; otherwise they are started here and stopped when the iteration ends.
     """
     with ExitStack() as stack:
         if workers is None:
             workers = stack.enter_context(Workers(settings))
-        pending: deque[Job | Document | Skipped] = deque()
-        for path in files:
-            if path.suffix.lower() in PDF_SUFFIXES:
-                pending.append(workers.submit(path, corpus_dir))
-            else:
-                pending.append(_extract_here(path, settings, corpus_dir))
-            while pending and (len(pending) > LOOKAHEAD or _is_ready(pending[0])):
-                yield _settle(pending.popleft(), corpus_dir)
+        pending: deque[Job] = deque()
+        for batch in _batches(files):
+            pending.append(workers.submit(batch, corpus_dir))
+            while pending and (len(pending) > LOOKAHEAD or pending[0].ready()):
+                yield from _settle(pending.popleft(), workers, corpus_dir)
         while pending:
-            yield _settle(pending.popleft(), corpus_dir)
+            yield from _settle(pending.popleft(), workers, corpus_dir)
 
 
-def _extract_here(
-    path: Path, settings: IndexerSettings, corpus_dir: Path | None
-) -> Document | Skipped:
+def _batches(files: Iterable[Path]) -> Iterator[list[Path]]:
+    """Consecutive pages, up to ``BATCH`` at a time; each PDF alone (one can take seconds)."""
+    batch: list[Path] = []
+    for path in files:
+        if path.suffix.lower() in PDF_SUFFIXES:
+            if batch:
+                yield batch
+                batch = []
+            yield [path]
+            continue
+        batch.append(path)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _settle(job: Job, workers: Workers, corpus_dir: Path | None) -> Iterator[Document | Skipped]:
     try:
-        return extract_file(path, settings, corpus_dir)
-    except ExtractionError as error:
-        return _skipped(path, corpus_dir, error)
-
-
-def _is_ready(item: Job | Document | Skipped) -> bool:
-    return not isinstance(item, Job) or item.ready()
-
-
-def _settle(item: Job | Document | Skipped, corpus_dir: Path | None) -> Document | Skipped:
-    if not isinstance(item, Job):
-        return item
-    try:
-        return item.result()
-    except ExtractionError as error:
-        return _skipped(item.path, corpus_dir, error)
+        outcomes = job.result()
+    except TooSlowFile as error:
+        if len(job.paths) == 1:
+            yield _skipped(job.paths[0], corpus_dir, error)
+            return
+        # Stopped at the deadline with several files: each is read again alone, within its
+        # own limit, so only the slow one is skipped.
+        for path in job.paths:
+            yield from _settle(workers.submit([path], corpus_dir), workers, corpus_dir)
+        return
+    for path, outcome in zip(job.paths, outcomes, strict=True):
+        if isinstance(outcome, ExtractionError):
+            yield _skipped(path, corpus_dir, outcome)
+        else:
+            yield outcome
 
 
 def _skipped(path: Path, corpus_dir: Path | None, error: ExtractionError) -> Skipped:
@@ -156,7 +172,6 @@ def index_fields(doc: Document) -> dict[str, object]:
         "topic": ",".join(topic.replace(",", " ") for topic in doc.topics),
         "page_count": len(doc.pages),
         "content_hash": doc.content_hash,
-        SPELLING_FIELD: "\n".join((doc.title, doc.summary, doc.body)),
     }
     if doc.date:
         fields["date"] = datetime(doc.date.year, doc.date.month, doc.date.day)
@@ -217,11 +232,19 @@ class _Build:
         with BuildLock(self.settings.index_dir):
             self.store.remove_debris()
             try:
-                report = self._build(incremental)
+                try:
+                    report = self._build(incremental)
+                except OSError as error:  # a full disk, a folder that cannot be written
+                    raise BuildError(
+                        f"the new index version could not be written ({_os_reason(error)}); "
+                        "nothing published: check the disk has space and the index folder "
+                        "can be written, then build again"
+                    ) from error
             except BuildError as error:
-                self.store.record_last_build(
-                    {"ok": False, "error": str(error), "finished_at": _now()}
-                )
+                with suppress(OSError):  # on a full disk the record may not fit either
+                    self.store.record_last_build(
+                        {"ok": False, "error": str(error), "finished_at": _now()}
+                    )
                 raise
             self.store.record_last_build({"ok": True, "finished_at": _now()} | report.to_json())
             return report
@@ -232,10 +255,12 @@ class _Build:
         current = self.store.current()
         previous = Manifest.load(current) if current is not None else None
         manifest = Manifest(fingerprint(self.settings))
-        if not (incremental and current and previous):
-            previous = None  # a full build: nothing is carried over
+        vocabulary = WordCounts.load(current) if incremental and current else None
+        if not (incremental and current and previous and vocabulary):
+            previous, vocabulary = None, WordCounts()  # a full build: nothing is carried over
         elif previous.fingerprint != manifest.fingerprint:
-            previous = None  # the reading rules changed: everything is read again
+            # The reading rules changed: everything is read again.
+            previous, vocabulary = None, WordCounts()
         changes = compare(previous, files) if previous else Changes(added=sorted(files))
         if previous and current and not changes.to_read and not changes.removed:
             return self._unchanged(current, len(changes.unchanged))
@@ -252,8 +277,9 @@ class _Build:
                 index = create_in(str(version), SCHEMA)
                 report = BuildReport(version=version.name, mode="full", indexed=0)
                 gone = []
-            self._write(index, files, changes, previous, manifest, report, gone)
+            self._write(index, files, changes, previous, manifest, vocabulary, report, gone)
             self._check(version, report)
+            vocabulary.save(version)
             manifest.save(version)
             report.seconds = round(time.perf_counter() - self.started, 3)
             self.store.publish(
@@ -285,14 +311,16 @@ class _Build:
         changes: Changes,
         previous: Manifest | None,
         manifest: Manifest,
+        vocabulary: WordCounts,
         report: BuildReport,
         gone: list[FileRecord],
     ) -> None:
+        gone_ids = [record.doc_id for record in gone if record.doc_id]
+        _count_out(index, gone_ids, vocabulary)
         writer = _writer(index, full=previous is None)
         try:
-            for record in gone:
-                if record.doc_id:
-                    writer.delete_by_term("id", record.doc_id)
+            for doc_id in gone_ids:
+                writer.delete_by_term("id", doc_id)
             to_read = changes.to_read
             report.read = len(to_read)
             stamps_before = {path: stamps(files[path]) for path in to_read}
@@ -311,6 +339,7 @@ class _Build:
                     record.code, record.message = item.code, item.message
                 else:
                     writer.add_document(**index_fields(item))
+                    vocabulary.add(document_words((item.title, item.summary, item.body)))
                     record.doc_id, record.content_hash, record.notes = (
                         item.id,
                         item.content_hash,
@@ -388,6 +417,16 @@ def _writer(index: FileIndex, full: bool) -> IndexWriter:
     return index.writer(compound=False, **options)
 
 
+def _count_out(index: FileIndex, doc_ids: list[str], vocabulary: WordCounts) -> None:
+    """Counts down the words of documents about to be deleted, from their stored text."""
+    if not doc_ids:
+        return
+    with index.searcher() as searcher:
+        for doc_id in doc_ids:
+            if (fields := searcher.document(id=doc_id)) is not None:
+                vocabulary.remove(document_words(str(fields.get(name, "")) for name in WORD_FIELDS))
+
+
 def _smoke_test(version: Path, expected: int) -> None:
     """Opens the new version as the service will and runs a query on it."""
     index = open_dir(str(version))
@@ -407,11 +446,17 @@ def _link_index(source: Path, target: Path) -> None:
     """The index files of ``source`` in ``target``, hard-linked where the file system allows
     (Whoosh never rewrites a file, so sharing them between versions is safe)."""
     for path in source.iterdir():
-        if path.is_file() and path.name not in (BUILD_INFO, MANIFEST):
+        if path.is_file() and path.name not in (BUILD_INFO, MANIFEST, VOCABULARY):
             try:
                 os.link(path, target / path.name)
             except OSError:
                 shutil.copy2(path, target / path.name)
+
+
+def _os_reason(error: OSError) -> str:
+    """An operating-system error in a line: what went wrong, and where when it is known."""
+    reason = error.strerror or str(error)
+    return f"{reason}: {error.filename}" if error.filename else reason
 
 
 def _now() -> str:

@@ -16,6 +16,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from indexer.analysis import spelling_analyzer
 from indexer.config import IndexerSettings
 from indexer.extract.sidecar import sidecar_path
 from indexer.schema import SCHEMA
@@ -94,6 +95,8 @@ def fingerprint(settings: IndexerSettings) -> str:
         # Class names only: analyzers' reprs hold sets, whose order differs between processes.
         steps = [type(step).__name__ for step in getattr(field_type.analyzer, "items", [])]
         digest.update(f"{name} {type(field_type).__name__} {steps}\n".encode())
+    spelling = [type(step).__name__ for step in spelling_analyzer().items]
+    digest.update(f"vocabulary {spelling}\n".encode())
     digest.update(f"base {settings.base_url}\npages {settings.max_pdf_pages}\n".encode())
     if settings.site_profile:
         try:

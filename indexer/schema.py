@@ -6,9 +6,9 @@ Only API that Whoosh 2.7 also has is used, so any of the ``whoosh`` distribution
 
 from __future__ import annotations
 
-from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
-from indexer.analysis import spelling_analyzer, text_analyzer
+from indexer.analysis import text_analyzer
 
 TITLE_BOOST = 3.0
 SUMMARY_BOOST = 1.5
@@ -17,8 +17,6 @@ SUMMARY_BOOST = 1.5
 FACET_FIELDS: tuple[str, ...] = ("type", "year", "topic", "scope")
 # Full-text fields a query is matched against.
 TEXT_FIELDS: tuple[str, ...] = ("title", "summary", "body")
-# Every word of the text fields as written (unstemmed): the vocabulary typos are corrected to.
-SPELLING_FIELD = "words"
 
 
 def build_schema() -> Schema:
@@ -31,14 +29,15 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST),
         summary=TEXT(analyzer=analyzer, stored=True, field_boost=SUMMARY_BOOST),
         body=TEXT(analyzer=analyzer, stored=True),
-        date=DATETIME(stored=True, sortable=True),
+        # Dates and page counts are read from stored fields (``search_api.facets``), never
+        # searched through the index, so they cost no postings.
+        date=STORED(),
         year=ID(stored=True),
         # Topic labels contain spaces ("Mental health"), so values are comma-separated.
         topic=KEYWORD(stored=True, commas=True, scorable=False, lowercase=False),
         scope=ID(stored=True),
-        page_count=NUMERIC(stored=True),
+        page_count=STORED(),
         content_hash=STORED(),
-        words=TEXT(analyzer=spelling_analyzer(), phrase=False),
     )
 
 

@@ -8,6 +8,7 @@ time).
 from __future__ import annotations
 
 import hmac
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,16 @@ from search_api.admin import (
     roll_back,
     store_upload,
 )
+from search_api.analytics import QueryLog
+from search_api.params import int_param
+from search_api.throttle import FailureThrottle
 from search_api.web import render_admin_page
 
 UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
+# GET /admin/analytics: weeks asked for at most (fewer are answered when fewer are kept), and
+# queries listed per table at most.
+MAX_ANALYTICS_WEEKS = 52
+MAX_ANALYTICS_LIMIT = 100
 
 
 class AdminResource:
@@ -36,16 +44,25 @@ class AdminResource:
 
 
 class RequireToken:
-    """Middleware: a request routed to an admin resource must carry the admin token."""
+    """Middleware: a request routed to an admin resource must carry the admin token, and an
+    address that keeps sending wrong ones is made to wait (``throttle.py``)."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, throttle: FailureThrottle | None = None) -> None:
         self.token = token.encode()
+        self.throttle = throttle or FailureThrottle()
 
     def process_resource(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
     ) -> None:
         if not isinstance(resource, AdminResource):
             return
+        address = req.remote_addr or ""
+        if wait := self.throttle.wait_seconds(address):
+            raise falcon.HTTPTooManyRequests(
+                description="too many wrong admin tokens from this address; try again later",
+                retry_after=math.ceil(wait),
+                code="too_many_attempts",
+            )
         header = req.get_header("Authorization") or ""
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
@@ -55,6 +72,7 @@ class RequireToken:
                 code="unauthorized",
             )
         if not hmac.compare_digest(given.strip().encode(), self.token):
+            self.throttle.failed(address)
             raise falcon.HTTPForbidden(description="the admin token is wrong", code="forbidden")
 
 
@@ -173,6 +191,16 @@ class AdminRollback(AdminResource):
                 description=str(error), code="nothing_to_roll_back"
             ) from error
         resp.media = {"current": current}
+
+
+class AdminAnalytics(AdminResource):
+    def __init__(self, queries: QueryLog) -> None:
+        self.queries = queries
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        weeks = int_param(req, "weeks", 4, low=1, high=MAX_ANALYTICS_WEEKS)
+        limit = int_param(req, "limit", 20, low=1, high=MAX_ANALYTICS_LIMIT)
+        resp.media = self.queries.report(weeks, limit)
 
 
 class AdminPage:

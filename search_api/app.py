@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+from pathlib import Path
+
 import falcon
 
 from indexer.config import IndexerSettings
 from search_api.admin import IndexJobs
 from search_api.admin_resources import (
+    AdminAnalytics,
     AdminDocument,
     AdminDocuments,
     AdminJob,
@@ -17,45 +21,62 @@ from search_api.admin_resources import (
     AdminVersions,
     RequireToken,
 )
+from search_api.analytics import QueryLog
 from search_api.config import Settings
-from search_api.errors import handle_unexpected, serialize_error
+from search_api.errors import handle_unavailable, handle_unexpected, serialize_error
+from search_api.observability import AccessObserver, MetricsResource, new_registry
 from search_api.resources import (
     CrossOrigin,
     DocumentResource,
     HealthResource,
+    OpenApiResource,
     SearchPage,
     SearchResource,
     SecurityHeaders,
     SuggestResource,
 )
-from search_api.search import SearchService
+from search_api.search import IndexUnavailable, SearchService
+from search_api.throttle import FailureThrottle
 from search_api.web import STATIC
 
+STATIC_ROUTE = "/static"
 
-def create_app(service: SearchService, settings: Settings | None = None) -> falcon.App:
-    """The API; with an admin token in ``settings``, the admin routes too (never without)."""
+
+def create_app(
+    service: SearchService, settings: Settings | None = None, queries: QueryLog | None = None
+) -> falcon.App:
+    """The API; with an admin token in ``settings``, the admin routes too (never without).
+    Searches are counted in ``queries`` for the staff's analytics (by default in memory only,
+    with the limits in ``settings``)."""
+    if queries is None:
+        queries = _query_log(settings or Settings(), path=None)
     admin_token = settings.admin_token if settings else None
-    middleware: list[object] = [SecurityHeaders()]
+    metrics = new_registry(service)
+    middleware: list[object] = [AccessObserver(metrics, STATIC_ROUTE), SecurityHeaders()]
     if settings and settings.cors_origins:
         middleware.append(CrossOrigin(settings.cors_origins))
-    if admin_token:
-        middleware.append(RequireToken(admin_token))
+    if settings and admin_token:
+        throttle = FailureThrottle(limit=settings.admin_max_failures)
+        middleware.append(RequireToken(admin_token, throttle))
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
-    app.add_route("/", SearchPage(service))
-    app.add_static_route("/static", str(STATIC))
-    app.add_route("/search", SearchResource(service))
+    app.add_route("/", SearchPage(service, queries))
+    app.add_static_route(STATIC_ROUTE, str(STATIC))
+    app.add_route("/search", SearchResource(service, queries))
     app.add_route("/suggest", SuggestResource(service))
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource(service))
+    app.add_route("/openapi.json", OpenApiResource())
+    app.add_route("/metrics", MetricsResource(metrics))
     if settings and admin_token:
-        _add_admin_routes(app, settings)
+        _add_admin_routes(app, settings, queries)
     app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(IndexUnavailable, handle_unavailable)
     app.set_error_serializer(serialize_error)
     return app
 
 
-def _add_admin_routes(app: falcon.App, settings: Settings) -> None:
+def _add_admin_routes(app: falcon.App, settings: Settings, queries: QueryLog) -> None:
     indexer_settings = IndexerSettings.from_env()
     indexer_settings.corpus_dir, indexer_settings.index_dir = (
         settings.corpus_dir,
@@ -71,11 +92,20 @@ def _add_admin_routes(app: falcon.App, settings: Settings) -> None:
     app.add_route("/admin/report", AdminReport(jobs))
     app.add_route("/admin/versions", AdminVersions(settings.index_dir))
     app.add_route("/admin/rollback", AdminRollback(settings.index_dir))
+    app.add_route("/admin/analytics", AdminAnalytics(queries))
     app.add_route("/admin", AdminPage())
 
 
+def _query_log(settings: Settings, path: Path | None) -> QueryLog:
+    return QueryLog(
+        path, min_count=settings.analytics_min_count, weeks_kept=settings.analytics_weeks
+    )
+
+
 def get_app(settings: Settings | None = None) -> falcon.App:
-    """The app for the configured index (settings from the environment by default)."""
+    """The app for the configured index (settings from the environment by default). Its
+    query counts are loaded from ``settings.analytics_file`` and saved to it every few
+    seconds and at exit."""
     settings = settings or Settings.from_env()
     service = SearchService(
         settings.index_dir,
@@ -84,5 +114,9 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         best_bets_file=settings.best_bets_file,
         suggest_stoplist_file=settings.suggest_stoplist_file,
         recency=settings.recency,
+        budget_seconds=settings.search_budget_seconds,
     )
-    return create_app(service, settings)
+    queries = _query_log(settings, settings.analytics_file)
+    queries.start_saving()
+    atexit.register(queries.close)
+    return create_app(service, settings, queries)

@@ -16,6 +16,11 @@
 | BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
 | BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
 | BLMK_NEWS_HALF_LIFE_DAYS | 365     | age at which a news article's bonus has halved  |
+| BLMK_SEARCH_BUDGET_MS | 250        | time after which a search answers ``partial``    |
+| BLMK_ADMIN_MAX_FAILURES | 10       | wrong admin tokens per address per minute before 429 |
+| BLMK_ANALYTICS_FILE   | var/analytics.json | weekly query counts (empty: memory only) |
+| BLMK_ANALYTICS_WEEKS  | 26         | weeks of query counts kept (0: nothing counted)  |
+| BLMK_ANALYTICS_MIN_COUNT | 2       | searches a query needs in a week to be shown     |
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.config import optional_path
+from search_api.analytics import DEFAULT_MIN_COUNT, DEFAULT_WEEKS_KEPT
 from search_api.ranking import RecencySettings
+from search_api.search import DEFAULT_BUDGET_SECONDS
 
 
 @dataclass(slots=True, kw_only=True)
@@ -46,6 +53,12 @@ class Settings:
     admin_token: str | None = None
     corpus_dir: Path = Path("corpus")
     max_upload_bytes: int = 50 * 1024 * 1024
+    search_budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    admin_max_failures: int = 10
+    # Query analytics for staff (``analytics.py``): counts per week, no personal data.
+    analytics_file: Path | None = Path("var/analytics.json")
+    analytics_weeks: int = DEFAULT_WEEKS_KEPT
+    analytics_min_count: int = DEFAULT_MIN_COUNT
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +83,16 @@ class Settings:
             admin_token=env.get("BLMK_ADMIN_TOKEN") or None,
             corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
             max_upload_bytes=int(float(env.get("BLMK_MAX_UPLOAD_MB", 50)) * 1024 * 1024),
+            search_budget_seconds=float(
+                env.get("BLMK_SEARCH_BUDGET_MS", defaults.search_budget_seconds * 1000)
+            )
+            / 1000,
+            admin_max_failures=int(env.get("BLMK_ADMIN_MAX_FAILURES", defaults.admin_max_failures)),
+            analytics_file=optional_path(env.get("BLMK_ANALYTICS_FILE"), defaults.analytics_file),
+            analytics_weeks=int(env.get("BLMK_ANALYTICS_WEEKS", defaults.analytics_weeks)),
+            analytics_min_count=int(
+                env.get("BLMK_ANALYTICS_MIN_COUNT", defaults.analytics_min_count)
+            ),
             recency=RecencySettings(
                 weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
                 half_life_days=float(

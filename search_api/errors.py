@@ -20,6 +20,7 @@ _STATUS_CODES = {
     405: "method_not_allowed",
     413: "too_large",
     415: "unsupported_media_type",
+    429: "too_many_requests",
     500: "internal_error",
     503: "unavailable",
 }
@@ -45,6 +46,15 @@ def error_body(error: falcon.HTTPError, path: str = "") -> dict[str, Any]:
 def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     resp.content_type = falcon.MEDIA_JSON
     resp.media = error_body(error, req.path)
+
+
+def handle_unavailable(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params
+) -> None:
+    """No index can be served (``IndexUnavailable``): a 503 saying why, to retry later."""
+    raise falcon.HTTPServiceUnavailable(
+        description=str(error), code="index_unavailable", retry_after=30
+    )
 
 
 def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params) -> None:

@@ -13,14 +13,19 @@ from search_api.errors import invalid_parameter
 from search_api.search import SORTS, SearchRequest
 
 MAX_PER_PAGE = 50
-MAX_QUERY_CHARS = 500
+# Bounds on the work one request can ask for: a pasted essay is refused with a clear message
+# rather than searched word by word, and results are listed only so deep.
+MAX_QUERY_CHARS = 256
+MAX_QUERY_WORDS = 32
+MAX_RESULT_DEPTH = 1000
 MAX_FILTER_CHARS = 100
 # Allowed values of a filter, where the set is known in advance.
 FILTER_CHOICES: dict[str, tuple[str, ...]] = {"type": DOC_TYPES, "scope": SCOPES}
 FILTER_PATTERNS: dict[str, re.Pattern[str]] = {"year": re.compile(r"^\d{4}$")}
 
 
-def _int_param(req: falcon.Request, name: str, default: int, low: int, high: int | None) -> int:
+def int_param(req: falcon.Request, name: str, default: int, low: int, high: int | None) -> int:
+    """A whole-number parameter within bounds, or a 400 that says which bound it broke."""
     raw = req.get_param(name)
     if raw is None or raw == "":
         return default
@@ -66,18 +71,28 @@ def parse_search_request(req: falcon.Request) -> SearchRequest:
     q = req.get_param("q") or ""
     if len(q) > MAX_QUERY_CHARS:
         raise invalid_parameter("q", f"a query may be at most {MAX_QUERY_CHARS} characters")
+    if len(q.split()) > MAX_QUERY_WORDS:
+        raise invalid_parameter("q", f"a query may have at most {MAX_QUERY_WORDS} words")
     sort = req.get_param("sort") or "relevance"
     if sort not in SORTS:
         raise invalid_parameter("sort", f"{sort[:20]!r} is not one of: {', '.join(SORTS)}")
     date_from, date_to = _date_param(req, "from"), _date_param(req, "to")
     if date_from and date_to and date_from > date_to:
         raise invalid_parameter("to", f"{date_to} is before from={date_from}")
+    per_page = int_param(req, "per_page", 10, low=1, high=MAX_PER_PAGE)
+    page = int_param(req, "page", 1, low=1, high=None)
+    if page * per_page > MAX_RESULT_DEPTH:
+        raise invalid_parameter(
+            "page",
+            f"results are listed up to the {MAX_RESULT_DEPTH:,}th; narrow the search with "
+            "more words or a filter to reach the ones after it",
+        )
     return SearchRequest(
         q=q.strip(),
         date_from=date_from,
         date_to=date_to,
         filters={name: _filter_values(req, name) for name in FACET_FIELDS},
         sort=sort,
-        page=_int_param(req, "page", 1, low=1, high=None),
-        per_page=_int_param(req, "per_page", 10, low=1, high=MAX_PER_PAGE),
+        page=page,
+        per_page=per_page,
     )

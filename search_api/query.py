@@ -33,6 +33,10 @@ PROXIMITY_BOOST = 2.0
 PROXIMITY_SLOP = {"title": 2, "summary": 3, "body": 4}
 # Spelling alternatives searched for one unknown word.
 MAX_CORRECTIONS = 3
+# A wildcard needs this many letters before it (``he*``, not ``h*``), and a query may hold this
+# many: each expands to hundreds of terms. Others are read as the plain word without ``*``.
+MIN_WILDCARD_PREFIX = 2
+MAX_WILDCARDS = 3
 
 _LEXEME = re.compile(
     r'(?P<phrase>"[^"]*"(?:~\d+)?)'
@@ -117,7 +121,7 @@ class QueryReader:
             lexemes = [("word", word) for word in plain_words(typed)]
             typed = " ".join(plain_words(typed))
         rewrite = _Rewrite()
-        text, runs = self._rewrite(lexemes, rewrite)
+        text, runs = self._rewrite(_bounded_wildcards(lexemes), rewrite)
         strict = rewrite.parse(_strict_parser, text)
         if strict is None:
             return UserQuery(strict=None, typed=typed)
@@ -281,6 +285,25 @@ def plain_words(typed: str) -> list[str]:
     words = re.findall(r"[\w&/'’.\-]+", typed)
     cleaned = [w.strip("-.'’/&") for w in words]
     return [w.lower() if w in OPERATORS else w for w in cleaned if w]
+
+
+def _bounded_wildcards(lexemes: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The lexemes with each wildcard that would expand too far (too short a prefix, or past
+    ``MAX_WILDCARDS``) read as its plain word instead; one with no letters at all is dropped."""
+    bounded: list[tuple[str, str]] = []
+    wildcards = 0
+    for kind, text in lexemes:
+        if kind in ("word", "field") and _WILDCARD.search(text):
+            field_name, _, value = text.rpartition(":") if kind == "field" else ("", "", text)
+            wildcards += 1
+            prefix = _WILDCARD.split(value.lstrip("+-"), maxsplit=1)[0]
+            if wildcards > MAX_WILDCARDS or len(re.findall(r"\w", prefix)) < MIN_WILDCARD_PREFIX:
+                value = _WILDCARD.sub("", value)
+                if not re.search(r"\w", value):
+                    continue
+                text = f"{field_name}:{value}" if field_name else value
+        bounded.append((kind, text))
+    return bounded
 
 
 def _is_plain(text: str) -> bool:

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import falcon
 
+from search_api.analytics import QueryLog
 from search_api.errors import invalid_parameter
 from search_api.params import parse_search_request
 from search_api.search import SearchRequest, SearchService
 from search_api.web import render_search_page
 
 MAX_SUGGEST_CHARS = 100
+OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 class SearchResource:
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, queries: QueryLog) -> None:
         self.service = service
+        self.queries = queries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = self.service.search(parse_search_request(req))
+        request = parse_search_request(req)
+        answer = self.service.search(request)
+        req.context.result_count = answer["total"]
+        self.queries.count_search(request, answer, req.referer)
+        resp.media = answer
 
 
 class SuggestResource:
@@ -28,7 +37,9 @@ class SuggestResource:
         typed = req.get_param("q") or ""
         if len(typed) > MAX_SUGGEST_CHARS:
             raise invalid_parameter("q", f"at most {MAX_SUGGEST_CHARS} characters")
-        resp.media = self.service.suggest(typed.strip())
+        answer = self.service.suggest(typed.strip())
+        req.context.result_count = len(answer["suggestions"])
+        resp.media = answer
 
 
 class DocumentResource:
@@ -52,11 +63,24 @@ class HealthResource:
         resp.media = self.service.health()
 
 
+class OpenApiResource:
+    """GET /openapi.json: the API's description, shipped beside the code it describes (a test
+    checks the two agree: every route described, every answer as described)."""
+
+    def __init__(self) -> None:
+        self.document = OPENAPI.read_bytes()
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self.document
+
+
 class SearchPage:
     """GET /: the public search page, complete without JavaScript."""
 
-    def __init__(self, service: SearchService) -> None:
+    def __init__(self, service: SearchService, queries: QueryLog) -> None:
         self.service = service
+        self.queries = queries
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
@@ -68,6 +92,9 @@ class SearchPage:
             return
         searched = request.q or any(request.filters.values())
         response = self.service.search(request) if searched else None
+        if response is not None:
+            req.context.result_count = response["total"]
+            self.queries.count_search(request, response, req.referer)
         resp.text = render_search_page(request, response)
 
 

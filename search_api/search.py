@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import html
 import logging
+import pickle
+import struct
 import threading
 import time
 import weakref
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ import numpy as np
 from cachetools import LRUCache
 from whoosh.index import open_dir
 from whoosh.query import Query
-from whoosh.reading import ReaderClosed
+from whoosh.reading import CorruptIndexError, ReaderClosed
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
@@ -79,13 +82,30 @@ RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
 # Documents beyond the page shown whose proximity bonus is worked out: the bonus can lift a
 # document only from among the next best by their word scores.
 RERANK_DEPTH = 40
+# How long a search may take before its optional steps are left out (``Budget``).
+DEFAULT_BUDGET_SECONDS = 0.25
 # Whole responses kept per index version.
 CACHED_RESPONSES = 4096
 log = logging.getLogger(__name__)
 
 
 class IndexUnavailable(Exception):
-    """No index version has been published at the configured location."""
+    """No index version can be served: none has been published at the configured location,
+    or every one that could stand in is damaged."""
+
+
+# What reading a version's files raises when they are damaged or cannot be read: a fault of
+# the files (disk, copying, tampering), not of this code. The version is then set aside.
+INDEX_DAMAGE: tuple[type[BaseException], ...] = (
+    CorruptIndexError,
+    OSError,
+    EOFError,
+    zlib.error,
+    struct.error,
+    pickle.UnpicklingError,
+)
+# A version that failed is tried again after this long: the fault may have been put right.
+RETRY_SECONDS = 30.0
 
 
 @dataclass(slots=True, kw_only=True)
@@ -141,6 +161,15 @@ class _Version:
         with self.responses_lock:
             self.responses[key] = answer
 
+    def release_caches(self) -> None:
+        """Frees what searching has cached, for a version kept only in case the next one
+        fails: two versions' caches would double the memory searching holds."""
+        with self.lock:
+            self.postings.clear()
+        with self.responses_lock:
+            self.responses.clear()
+        self.suggester.clear()
+
     def recency(self, settings: RecencySettings, today: date) -> np.ndarray:
         """Each document's recency multiplier, worked out again when the day changes."""
         if self._recency is None or self._recency[:2] != (today, settings):
@@ -164,6 +193,7 @@ class SearchService:
         recency: RecencySettings | None = None,
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
+        budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ) -> None:
         self.store = IndexStore(index_dir)
         self.refresh_seconds = refresh_seconds
@@ -174,16 +204,36 @@ class SearchService:
         self.recency = recency or RecencySettings()
         self.today = today
         self.cache_responses = cache_responses
+        self.budget_seconds = budget_seconds
         self._reopen_lock = threading.Lock()
-        self._version = self._open_current()
+        # Versions that failed to open or to answer, and when (``RETRY_SECONDS``).
+        self._failed: dict[str, float] = {}
+        # The version served before the current one: it stands in if the current one fails.
+        self._previous: _Version | None = None
+        self._version = self._open_first()
         self._checked_at = clock()
 
-    def _open_current(self) -> _Version:
-        path = self.store.current()
-        if path is None:
+    def _open_first(self) -> _Version:
+        """The published version, or when it cannot be opened the newest earlier one that
+        can (the problem logged); ``IndexUnavailable`` when there is none."""
+        current = self.store.current()
+        if current is None:
             raise IndexUnavailable(
                 f"no index published in {self.store.root}: run 'blmk-index build' first"
             )
+        earlier = [v for v in reversed(self.store.published()) if v.name != current.name]
+        for path in [current, *earlier]:
+            try:
+                return self._open(path)
+            except Exception:
+                log.exception("cannot open index version %s", path.name)
+                self._failed[path.name] = self.clock()
+        raise IndexUnavailable(
+            f"the published index version {current.name} in {self.store.root} cannot be read, "
+            "and no earlier version can stand in: rebuild it with 'blmk-index build'"
+        )
+
+    def _open(self, path: Path) -> _Version:
         index = open_dir(str(path))
         reader = index.reader()
         titles: list[str] = []
@@ -196,7 +246,7 @@ class SearchService:
 
         facets = FacetColumns(reader.doc_count_all(), stored())
         searcher = Searcher(reader, weighting=BM25F(), fromindex=index)
-        vocabulary = Vocabulary.from_reader(reader)
+        vocabulary = Vocabulary.of_version(path)
         version = _Version(
             name=path.name,
             searcher=searcher,
@@ -221,23 +271,72 @@ class SearchService:
             return self._version  # another request is already reopening
         try:
             self._checked_at = now
-            published = self.store.current()
-            if published is not None and published.name != self._version.name:
+            try:
+                published = self.store.current()
+            except OSError:  # the index folder cannot be read just now: keep what is open
+                log.exception("cannot tell which version is published; %s", self._version.name)
+                published = None
+            if (
+                published is not None
+                and published.name != self._version.name
+                and now - self._failed.get(published.name, -RETRY_SECONDS) >= RETRY_SECONDS
+            ):
                 try:
-                    self._version = self._open_current()
+                    opened = self._open(published)
                 except Exception:  # a damaged version must not take the live search down
+                    self._failed[published.name] = now
                     log.exception(
                         "cannot open index version %s; still serving %s",
                         published.name,
                         self._version.name,
                     )
+                else:
+                    self._previous, self._version = self._version, opened
+                    self._failed.pop(published.name, None)
+                    self._previous.release_caches()
         finally:
             self._reopen_lock.release()
         return self._version
 
+    def _set_aside(self, version: _Version) -> _Version:
+        """After ``version`` failed to read its own files: the version to answer from instead
+        (the one served before it), or ``IndexUnavailable`` when there is none."""
+        log.exception("index version %s is damaged", version.name)
+        with self._reopen_lock:
+            self._failed[version.name] = self.clock()
+            if self._version is version:
+                if self._previous is None or self._previous is version:
+                    raise IndexUnavailable(
+                        f"the index version {version.name} is damaged and no earlier version "
+                        "is open to stand in: rebuild the index with 'blmk-index build'"
+                    )
+                self._version, self._previous = self._previous, None
+                log.warning("serving %s in place of %s", self._version.name, version.name)
+            return self._version
+
+    def _answer_from(self, read: Callable[[_Version], Any]) -> Any:
+        """``read`` on the version being served; on a damaged one, once more on the version
+        that stands in for it; when that fails too, ``IndexUnavailable``."""
+        version = self.current()
+        try:
+            return read(version)
+        except INDEX_DAMAGE:
+            stand_in = self._set_aside(version)
+        try:
+            return read(stand_in)
+        except INDEX_DAMAGE as error:
+            with suppress(IndexUnavailable):
+                self._set_aside(stand_in)
+            raise IndexUnavailable(
+                f"the index versions {version.name} and {stand_in.name} are damaged: rebuild "
+                "the index with 'blmk-index build'"
+            ) from error
+
     def search(self, request: SearchRequest) -> dict[str, Any]:
         started = time.perf_counter()
-        version = self.current()
+        return self._answer_from(lambda version: self._search(version, request, started))
+
+    def _search(self, version: _Version, request: SearchRequest, started: float) -> dict[str, Any]:
         thesaurus = self.synonyms.get()
         best_bets = self.best_bets.get()
         today = self.today()
@@ -250,8 +349,9 @@ class SearchService:
         )
         answer = version.cached(key) if self.cache_responses else None
         if answer is None:
-            answer = self._answer(version, request, thesaurus, best_bets, today)
-            if self.cache_responses:
+            budget = Budget(started + self.budget_seconds)
+            answer = self._answer(version, request, thesaurus, best_bets, today, budget)
+            if self.cache_responses and not answer["partial"]:
                 version.remember(key, answer)
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return {"query": request.q} | answer | {"took_ms": took_ms}
@@ -263,13 +363,16 @@ class SearchService:
         thesaurus: Thesaurus,
         best_bets: BestBets,
         today: date,
+        budget: Budget,
     ) -> dict[str, Any]:
         pinned_ids = best_bets.pinned(request.q, today) if request.q else []
         with version.lock:
             searcher = version.searcher
             query = QueryReader(version.vocabulary, thesaurus, version.count).read(request.q)
             strict = version.postings.matches(query.strict)
-            relaxed = version.postings.matches(query.relaxed) if query.relaxed else EMPTY
+            relaxed = EMPTY
+            if query.relaxed and budget.left():
+                relaxed = version.postings.matches(query.relaxed)
             pinned = [n for i in pinned_ids if (n := searcher.document_number(id=i)) is not None]
             matched = union_docs(strict.docs, relaxed.docs, np.asarray(sorted(pinned), DOC))
             matched = version.facets.in_date_range(matched, request.date_from, request.date_to)
@@ -280,9 +383,10 @@ class SearchService:
                 strict=restrict(strict, allowed),
                 relaxed=restrict(exclude(relaxed, strict.docs), allowed),
             )
-            results = self._page_of_hits(version, query, ranked, request, today)
-            suggestion = self._suggestion(version, thesaurus, query)
+            results = self._page_of_hits(version, query, ranked, request, today, budget)
+            suggestion = self._suggestion(version, thesaurus, query) if budget.left() else None
         return {
+            "partial": budget.spent,
             "total": len(allowed),
             "page": request.page,
             "per_page": request.per_page,
@@ -309,6 +413,7 @@ class SearchService:
         ranked: _Ranked,
         request: SearchRequest,
         today: date,
+        budget: Budget,
     ) -> list[dict[str, Any]]:
         first = (request.page - 1) * request.per_page
         last = first + request.per_page
@@ -319,6 +424,8 @@ class SearchService:
             newest_first = True  # nothing to rank by
         if newest_first is None:
             recency = version.recency(self.recency, today)
+            if not budget.left():
+                query = replace(query, proximity=None)  # ranked by the words alone
             order = ranked.by_relevance(version.postings, query, recency, limit=last)[first:]
         else:
             by_date = version.facets.by_date(ranked.everything(), newest_first)[first:last]
@@ -326,7 +433,7 @@ class SearchService:
         # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
         searcher = version.searcher
         highlighter = None
-        if not query.lists_everything and query.strict is not None:
+        if not query.lists_everything and query.strict is not None and budget.left():
             highlighter = Highlighter(query_terms(query.strict, version.postings), request.q)
         return [
             _result(searcher.stored_fields(d), score, highlighter) | {"pinned": pinned}
@@ -339,10 +446,12 @@ class SearchService:
         return {"query": typed, "suggestions": suggestions}
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
-        version = self.current()
-        with version.lock:
-            fields = version.searcher.document(id=doc_id)
-        return _stored_document(fields) if fields else None
+        def read(version: _Version) -> dict[str, Any] | None:
+            with version.lock:
+                fields = version.searcher.document(id=doc_id)
+            return _stored_document(fields) if fields else None
+
+        return self._answer_from(read)
 
     def health(self) -> dict[str, Any]:
         version = self.current()
@@ -355,10 +464,32 @@ class SearchService:
             "built_at": version.info.get("built_at"),
         }
 
+    def last_build(self) -> dict[str, Any] | None:
+        """The last build's record, which may have failed and left an older version serving."""
+        return self.store.last_build()
+
 
 def _close(searcher: Searcher) -> None:
     with suppress(ReaderClosed):  # closed already, by whoever broke it
         searcher.close()
+
+
+class Budget:
+    """The time a search may take. Past it, each remaining optional step is left out (the
+    partly matching results, the proximity bonus, snippets in context, the spelling
+    suggestion) and the answer says it is ``partial``; the results matching every word are
+    always returned."""
+
+    __slots__ = ("deadline", "spent")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.spent = False
+
+    def left(self) -> bool:
+        if not self.spent and time.perf_counter() > self.deadline:
+            self.spent = True
+        return not self.spent
 
 
 @dataclass(slots=True, kw_only=True)

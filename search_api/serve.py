@@ -16,6 +16,7 @@ import waitress
 
 from search_api.app import get_app
 from search_api.config import Settings
+from search_api.observability import ACCESS_LOG
 from search_api.search import IndexUnavailable
 
 
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings.corpus_dir = args.corpus
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _write_access_log_bare()
     try:
         app = get_app(settings)
     except IndexUnavailable as error:
@@ -54,6 +56,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         app, host=settings.host, port=settings.port, threads=settings.threads, ident="blmk-search"
     )
     return 0
+
+
+def _write_access_log_bare() -> None:
+    """Access-log lines are JSON already: written without a prefix, each line stays valid
+    JSON for whatever collects the logs."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger(ACCESS_LOG)
+    access.addHandler(handler)
+    access.propagate = False
 
 
 if __name__ == "__main__":

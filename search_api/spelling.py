@@ -1,21 +1,22 @@
 """Typo tolerance: words the index has never seen, matched to the nearest words it has.
 
 The vocabulary is every word of the indexed text as written, with the number of documents it
-occurs in, read once per index version. Candidates are found by edit distance (rapidfuzz,
-compiled, scans a large vocabulary in milliseconds); the caller chooses among them with the
-rest of the query as context.
+occurs in, read once per index version from the file the build wrote beside the index
+(``indexer.vocabulary``). Candidates are found by edit distance (rapidfuzz, compiled, scans a
+large vocabulary in milliseconds); the caller chooses among them with the rest of the query
+as context.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from whoosh.reading import IndexReader
 
 from indexer.analysis import spelling_analyzer
-from indexer.schema import SPELLING_FIELD
+from indexer.vocabulary import WordCounts
 
 # Words shorter than this are never corrected: too many real words are one letter away.
 MIN_CORRECTABLE = 4
@@ -43,15 +44,10 @@ class Vocabulary:
         self._words = list(frequencies)
 
     @classmethod
-    def from_reader(cls, reader: IndexReader) -> Vocabulary:
-        if SPELLING_FIELD not in reader.schema:
-            return cls({})
-        return cls(
-            {
-                (term.decode() if isinstance(term, bytes) else term): info.doc_frequency()
-                for term, info in reader.iter_field(SPELLING_FIELD)
-            }
-        )
+    def of_version(cls, version: Path) -> Vocabulary:
+        """The vocabulary the build wrote beside the index; empty (no corrections) without it."""
+        counts = WordCounts.load(version)
+        return cls(dict(counts.counts) if counts else {})
 
     def unknown(self, word: str) -> bool:
         """True when ``word`` is a word worth correcting that no indexed document contains.

@@ -65,6 +65,11 @@ class Suggester:
         self._cache: LRUCache[tuple[str, ...], list[str]] = LRUCache(CACHED_PREFIXES)
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Drops the completions worked out so far."""
+        with self._lock:
+            self._cache.clear()
+
     def suggest(self, typed: str, stoplist: frozenset[str] = frozenset()) -> list[str]:
         words = plain_words(typed)
         if not words:

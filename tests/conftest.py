@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import falcon.testing
 import pytest
@@ -116,16 +118,32 @@ def get_json(
 
 
 @contextmanager
-def serve(args: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
-    """``blmk-serve`` running on a free port of 127.0.0.1, stopped with SIGTERM afterwards."""
+def serve(
+    args: list[str], env: dict[str, str] | None = None, output: list[str] | None = None
+) -> Iterator[str]:
+    """``blmk-serve`` running on a free port of 127.0.0.1, stopped with SIGTERM afterwards;
+    the lines it printed (stdout and stderr) are added to ``output`` once it has stopped."""
     port = free_port()
     process = subprocess.Popen(
         [BIN / "blmk-serve", *args, "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=os.environ | (env or {}),
+        # Query counts in memory unless a test names a file: never into the checkout's var/.
+        env=os.environ | {"BLMK_ANALYTICS_FILE": ""} | (env or {}),
     )
+    # Read while it runs: its access-log lines, one per request, would otherwise fill the pipe
+    # and block the server in a test that makes many requests.
+    printed: list[str] = []
+    reader = threading.Thread(target=printed.extend, args=(process.stdout,), daemon=True)
+    reader.start()
+
+    def stopped() -> str:
+        process.wait(timeout=30)
+        reader.join(timeout=30)
+        process.stdout.close()
+        return "".join(printed)
+
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -136,11 +154,44 @@ def serve(args: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"blmk-serve did not start: {process.communicate()[0]}")
+            pytest.fail(f"blmk-serve did not start: {stopped()}")
         time.sleep(0.1)
     try:
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
-        output = process.communicate(timeout=30)[0]
-    assert process.returncode == 0, output
+        everything = stopped()
+    assert process.returncode == 0, everything
+    if output is not None:
+        output.extend(everything.splitlines())
+
+
+def run_build(
+    index: Path, corpus: Path = CORPUS, **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """``blmk-index build`` as a user runs it, whatever its outcome; ``options`` go to
+    ``subprocess.run``."""
+    return subprocess.run(
+        [BIN / "blmk-index", "build", "--corpus", corpus, "--index", index],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        **options,
+    )
+
+
+def cli_build(index: Path, corpus: Path = CORPUS) -> subprocess.CompletedProcess[str]:
+    """``run_build``, failing the test when the build fails."""
+    done = run_build(index, corpus)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="session")
+def corpus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``blmk-serve`` over the sample corpus, for tests that only send it requests."""
+    index = tmp_path_factory.mktemp("served-corpus")
+    cli_build(index)
+    with serve(["--index", str(index)]) as base:
+        yield base

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -248,3 +250,24 @@ def test_a_job_that_cannot_build_reports_why(tmp_path: Path) -> None:
     assert job.state == "failed" and "corpus folder not found" in (job.error or "")
     assert job.to_json()["finished_at"] is not None
     assert jobs.start().id != job.id  # the runner is free again
+
+
+def test_wrong_tokens_make_an_address_wait(tmp_path: Path) -> None:
+    """Past the limit of wrong tokens, every admin request from the address is a 429 with
+    Retry-After, even with the right token; searching is not affected."""
+    settings = IndexerSettings(corpus_dir=CORPUS, index_dir=tmp_path / "index")
+    build_index(settings)
+    env = {"BLMK_ADMIN_TOKEN": TOKEN, "BLMK_ADMIN_MAX_FAILURES": "3"}
+    with serve(["--index", str(settings.index_dir), "--corpus", str(CORPUS)], env) as base:
+        wrong = {"Authorization": "Bearer guess"}
+        assert get_json(f"{base}/admin/versions", headers={})[0] == 401  # no token: not counted
+        statuses = [get_json(f"{base}/admin/versions", headers=wrong)[0] for _ in range(3)]
+        assert statuses == [403, 403, 403]
+        request = urllib.request.Request(f"{base}/admin/versions", headers=AUTH)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 429
+        assert 0 < int(refused.value.headers["Retry-After"]) <= 60
+        body = json.load(refused.value)
+        assert body["error"]["code"] == "too_many_attempts"
+        assert get_json(f"{base}/search?q=green+plan")[0] == 200

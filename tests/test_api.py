@@ -28,8 +28,10 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
         "results",
         "facets",
         "took_ms",
+        "partial",
     }
     assert (body["query"], body["page"], body["per_page"]) == ("waiting lists", 1, 3)
+    assert body["partial"] is False
     assert body["suggestion"] is None
     assert len(body["results"]) == 3 and body["total"] >= 3
     assert set(body["results"][0]) == {
@@ -85,6 +87,10 @@ def test_repeated_filters_widen_and_different_filters_narrow(
         ("year=last", "year"),
         ("topic=" + "x" * 101, "topic"),
         ("q=" + "word " * 101, "q"),
+        ("q=" + "x" * 257, "q"),
+        ("q=" + "+".join(["nhs"] * 33), "q"),
+        ("page=101", "page"),
+        ("page=21&per_page=50", "page"),
         ("from=2025-13-01", "from"),
         ("from=yesterday", "from"),
         ("to=2025-02-30", "to"),

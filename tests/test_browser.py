@@ -36,6 +36,16 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def serious_violations(page) -> list[str]:
+    """The serious and critical accessibility rules axe finds broken on the page as it is."""
+    axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
+    return [
+        v["id"]
+        for v in axe.run(page).response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.fixture
 def page(browser) -> Iterator[object]:
     context = browser.new_context()
@@ -235,16 +245,58 @@ def test_the_admin_page_uploads_updates_and_rolls_back(browser, tmp_path: Path) 
         assert page.get_attribute("#job-progress", "value") == "1"
         page.wait_for_timeout(300)
         assert get_json(f"{url}/search?q=okapi")[1]["total"] == 1
-        axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
-        serious = [
-            v["id"]
-            for v in axe.run(page).response["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
-        assert serious == []
+        assert serious_violations(page) == []
         page.click("#rollback")
         page.wait_for_selector("text=Now serving")
         page.wait_for_timeout(300)
         assert get_json(f"{url}/search?q=okapi")[1]["total"] == 0
         context.close()
     assert dialogs == []
+
+
+def test_the_admin_page_shows_what_people_search_for(
+    browser, corpus_build, corpus_settings, tmp_path: Path
+) -> None:
+    from tests.conftest import get_json
+
+    env = {
+        "BLMK_ADMIN_TOKEN": "t0ken",
+        "BLMK_ANALYTICS_FILE": str(tmp_path / "analytics.json"),
+        "BLMK_ANALYTICS_MIN_COUNT": "1",
+    }
+    with serve(["--index", str(corpus_settings.index_dir)], env) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        # One search on the page, then a filter, the next page and back: still one search.
+        page.goto(f"{url}/")
+        page.fill("#search-q", "waiting lists")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".result-list")
+        page.check("input[name=type][value=news]")
+        page.wait_for_url("**type=news**")
+        page.uncheck("input[name=type][value=news]")
+        page.wait_for_function("() => !location.search.includes('type=news')")
+        page.click("a[rel=next]")
+        page.wait_for_url("**page=2**")
+        page.go_back()
+        page.wait_for_function("() => !location.search.includes('page=2')")
+        for _ in range(2):
+            assert get_json(f"{url}/search?q=qwzxqq")[1]["total"] == 0
+
+        page.goto(f"{url}/admin")
+        page.fill("#admin-token", "t0ken")
+        page.click("#token-form button")
+        page.wait_for_selector("#analytics-top tbody tr")
+        rows = page.locator("#analytics-top tbody tr").all_inner_texts()
+        assert [row.split("\t") for row in rows] == [["qwzxqq", "2"], ["waiting lists", "1"]]
+        zero = page.locator("#analytics-zero tbody tr").all_inner_texts()
+        assert [row.split("\t") for row in zero] == [["qwzxqq", "2"]]
+        assert page.inner_text("#analytics-summary") == "3 searches, 2 of them found nothing."
+        assert page.inner_text("#analytics-min-count") == "1"
+        # An earlier week, with nothing counted: said in words, no empty tables.
+        options = page.locator("#analytics-week option")
+        page.select_option("#analytics-week", options.nth(1).get_attribute("value"))
+        assert "No searches have been counted" in page.inner_text("#analytics-summary")
+        assert page.is_hidden("#analytics-top") and page.is_hidden("#analytics-zero")
+        assert serious_violations(page) == []
+        context.close()

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
+import zlib
+from io import BytesIO
 from pathlib import Path
 
 import pytest
+from pypdf import PdfWriter
+from pypdf.generic import NameObject, StreamObject
 
-from indexer.build import BuildError, BuildReport, build_index
+from indexer.build import BuildError, BuildReport, build_index, extract_all
 from indexer.config import IndexerSettings
+from indexer.document import Document
 from indexer.store import IndexStore
 from search_api.search import SearchRequest, SearchService
 from tests.conftest import CORPUS, blank_pdf, html_page, shared_data, write_corpus
@@ -132,3 +139,78 @@ def test_page_count_counts_pages_without_text(tmp_path: Path) -> None:
     assert build_json["flagged"] == [
         {"path": "documents/scan.pdf", "notes": report.flagged[0].notes}
     ]
+
+
+def test_a_slow_page_read_in_a_batch_is_skipped_alone(tmp_path: Path) -> None:
+    """Pages are read in batches under one time limit; a batch stopped at it is read again
+    file by file, so only the slow page is reported."""
+    corpus = write_corpus(
+        tmp_path,
+        {
+            "a.html": html_page("Flu clinics", "<p>Flu clinics open this week in Luton.</p>" * 4),
+            "b.html": html_page(
+                "Long", "<p>A paragraph, one of very many, read slowly.</p>" * 40_000
+            ),
+            "c.html": html_page("Parking", "<p>Parking at the hospital is changing soon.</p>" * 4),
+        },
+    )
+    settings = IndexerSettings(file_timeout_seconds=1.0, extract_workers=1)
+    outcomes = list(extract_all(sorted(corpus.glob("*.html")), settings, corpus))
+    assert [getattr(o, "code", None) for o in outcomes] == [None, "too-slow", None]
+    assert [o.title for o in outcomes if isinstance(o, Document)] == ["Flu clinics", "Parking"]
+
+
+def decompression_bomb(expanded_bytes: int) -> bytes:
+    """A one-page PDF whose content stream is small on disk and huge once inflated."""
+    packer = zlib.compressobj(9)
+    chunk = b"0 0 m " * (1 << 18)
+    packed = [packer.compress(chunk) for _ in range(expanded_bytes // len(chunk))]
+    stream = StreamObject()
+    stream._data = b"".join([*packed, packer.flush()])
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    writer.add_metadata({"/Title": "Inflated content stream"})
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_hostile_files_are_stopped_by_limits_not_by_memory(tmp_path: Path) -> None:
+    """A PDF stream inflating to 400 MB and a page nested 100,000 elements deep: each is
+    indexed or reported on its own, the reader's memory stays far below what they would
+    need, and the other files are indexed."""
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "documents/bomb.pdf": decompression_bomb(400_000_000),
+            "news/deep.html": html_page("Deep", "<div>" * 100_000 + ARTICLE + "</div>" * 100_000),
+            "news/fine.html": html_page("Blood pressure checks", ARTICLE),
+        },
+    )
+    assert (corpus / "documents/bomb.pdf").stat().st_size < 2_000_000
+    reader = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            # The peak of this process's own memory (VmHWM): getrusage's would start from
+            # the peak of the test process it was forked from.
+            "import re, sys; from pathlib import Path; "
+            "from indexer.config import IndexerSettings; from indexer.extract import extract_file; "
+            "print(extract_file(Path(sys.argv[1]), IndexerSettings(), None).title); "
+            "status = Path('/proc/self/status').read_text(); "
+            "print(int(re.search(r'VmHWM:\\s*(\\d+)', status)[1]) // 1024)",
+            str(corpus / "documents/bomb.pdf"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    title, peak_mb = reader.stdout.split("\n")[:2]
+    assert title == "Inflated content stream" and int(peak_mb) < 250
+    report = build_index(IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index"))
+    outcomes = {item.path: item.code for item in report.skipped}
+    # The parser keeps 256 levels of nesting; the text below them is not read.
+    assert outcomes == {"news/deep.html": "empty"} and report.indexed == 2

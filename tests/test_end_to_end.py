@@ -13,6 +13,7 @@ from tests.conftest import (
     BIN,
     CORPUS,
     blank_pdf,
+    cli_build,
     free_port,
     get_json,
     serve,
@@ -24,14 +25,7 @@ from tests.conftest import (
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index = tmp_path_factory.mktemp("served-index")
-    done = subprocess.run(
-        [BIN / "blmk-index", "build", "--corpus", CORPUS, "--index", index],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    done = cli_build(index)
     assert "Full build: 68 documents" in done.stdout and "skipped 0 files" in done.stdout
     assert "0 indexed with notes" in done.stdout
     return index

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build_index
+from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
 from search_api.query import MalformedQuery, lex
 from search_api.ranking import RecencySettings
@@ -170,3 +170,35 @@ def test_date_range_filters(service: SearchService) -> None:
     assert ranged["total"] > 0
     assert all(hit["date"] and hit["date"].startswith("2025") for hit in ranged["results"])
     assert {v["value"] for v in ranged["facets"]["year"]} == {"2025"}
+
+
+def test_a_wildcard_needs_two_letters_before_it(service: SearchService) -> None:
+    """``v*`` would expand to every term starting with v: it is read as the word "v"."""
+    assert search(service, "v*")["total"] == search(service, "v")["total"]
+    assert search(service, "va*")["total"] >= search(service, '"vaccination"')["total"] > 0
+
+
+def test_only_the_first_wildcards_of_a_query_expand(service: SearchService) -> None:
+    many = search(service, "vacc* gree* plan* care* nhs*")
+    read_plainly = search(service, "vacc* gree* plan* care nhs")
+    assert many["total"] == read_plainly["total"] > 0
+
+
+def test_a_search_out_of_time_answers_the_strict_matches_marked_partial(
+    corpus_settings: IndexerSettings, corpus_build: BuildReport
+) -> None:
+    """With no time at all, the optional steps are left out; what matches every word is
+    still returned, and such an answer is never cached."""
+    hurried = SearchService(corpus_settings.index_dir, budget_seconds=0.0)
+    unhurried = SearchService(corpus_settings.index_dir, cache_responses=False)
+    partial = search(hurried, "green plan", per_page=50)
+    full = search(unhurried, "green plan", per_page=50)
+    assert partial["partial"] is True and full["partial"] is False
+    assert 0 < partial["total"] < full["total"]  # pages matching only some words left out
+    strict_ids = {hit["id"] for hit in search(unhurried, "+green +plan", per_page=50)["results"]}
+    assert {hit["id"] for hit in partial["results"]} <= strict_ids | {
+        hit["id"] for hit in full["results"] if hit["pinned"]
+    }
+    assert any("<mark>" in hit["snippet"] for hit in full["results"])
+    assert all("<mark>" not in hit["snippet"] for hit in partial["results"])
+    assert search(hurried, "green plan", per_page=50)["partial"] is True  # not from a cache

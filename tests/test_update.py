@@ -17,6 +17,7 @@ from indexer.build import BuildError, build_index, update_index
 from indexer.config import IndexerSettings
 from indexer.lock import BuildInProgress, BuildLock
 from indexer.store import IndexStore
+from indexer.vocabulary import WordCounts
 from search_api.search import SearchRequest, SearchService
 from tests.conftest import CORPUS, html_page, shared_data, write_corpus
 
@@ -174,3 +175,25 @@ def test_a_build_killed_half_way_leaves_the_published_index_serving(tmp_path: Pa
     after = build_index(settings)
     assert after.indexed == 68 + 3
     assert [v.name for v in store.versions()] == [published, after.version]  # debris removed
+
+
+def test_the_spelling_vocabulary_after_updates_is_what_a_full_build_counts(
+    small: IndexerSettings, tmp_path: Path
+) -> None:
+    corpus = small.corpus_dir
+    (corpus / "news" / "flu.html").write_text(article("measles"))  # changed
+    (corpus / "news" / "parking.html").unlink()  # gone
+    (corpus / "news" / "pharmacy.html").write_text(article("pharmacy"))  # added
+    update_index(small)
+    (corpus / "news" / "pharmacy.html").write_text(article("pharmacies"))  # changed again
+
+    rebuilt = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "rebuilt")
+    update_index(small)
+    build_index(rebuilt)
+    updated = WordCounts.load(IndexStore(small.index_dir).current())
+    full = WordCounts.load(IndexStore(rebuilt.index_dir).current())
+    assert updated is not None and full is not None
+    assert updated.counts == full.counts
+    assert updated.counts["measles"] == 1 and updated.counts["news"] == 2
+    assert "parking" not in updated.counts and "flu" not in updated.counts
+    assert "pharmacy" not in updated.counts and updated.counts["pharmacies"] == 1

@@ -76,11 +76,13 @@ def test_a_bad_parameter_is_a_400_page(client: falcon.testing.TestClient) -> Non
 
 
 def test_every_response_carries_the_security_headers(client: falcon.testing.TestClient) -> None:
-    for path in ("/", "/search", "/health", "/static/site.css", "/nowhere"):
+    paths = ("/", "/search", "/search?page=0", "/suggest", "/health", "/metrics", "/openapi.json")
+    for path in (*paths, "/static/site.css", "/nowhere"):
         headers = client.simulate_get(path).headers
         assert "script-src 'self'" in headers["content-security-policy"]
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
     assert client.simulate_get("/static/site.css").headers["content-type"].startswith("text/css")
 
 

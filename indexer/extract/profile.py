@@ -39,9 +39,10 @@ class SiteProfile:
         for selector in self.content:
             element = soup.select_one(selector)
             if element is not None:
-                for selector_to_drop in self.drop:
-                    for furniture in element.select(selector_to_drop):
-                        furniture.decompose()
+                if self.drop:
+                    for furniture in element.select(", ".join(self.drop)):
+                        if furniture.parent is not None:  # not inside furniture already gone
+                            furniture.decompose()
                 return element
         return None
 

@@ -1,11 +1,12 @@
-"""PDFs read in worker processes, so a per-file time limit can be enforced from outside.
+"""Files read in worker processes: both cores busy reading, and a time limit per file that can
+be enforced from outside.
 
-pypdf is pure Python: a hostile PDF can keep it busy indefinitely, and nothing inside the
-process can stop it safely. So each PDF goes through ``extract_file`` in a worker process; a
-file not read within ``file_timeout_seconds`` has its worker terminated, is reported as too
-slow, and a fresh worker takes the next file. Workers are started when the first PDF comes
-(an HTML-only corpus starts none) and reused from file to file, one file at a time each, so
-several PDFs are read at once.
+pypdf and the HTML parsers are pure Python or deep in C: a hostile file can keep them busy
+indefinitely, and nothing inside the process can stop them safely. So each file goes through
+``extract_file`` in a worker process; a file not read within ``file_timeout_seconds`` has its
+worker terminated, is reported as too slow, and a fresh worker takes the next file. Workers are
+started when the first file comes and reused from file to file, one file at a time each, so
+several files are read at once while the build writes what was read.
 
 Workers come from the "forkserver" context ("spawn" where there is none), never a plain fork:
 builds may be started from threads, and a forked copy of a threaded process can deadlock.
@@ -22,7 +23,7 @@ from types import TracebackType
 
 from indexer.config import IndexerSettings
 from indexer.document import Document
-from indexer.errors import TooSlowFile
+from indexer.errors import ExtractionError, TooSlowFile
 from indexer.extract import extract_file
 
 # A worker that has not started in this time means a broken installation (or a __main__ that
@@ -43,13 +44,23 @@ def _ready() -> bool:
     return True
 
 
+Outcome = Document | ExtractionError
+"""A file's document, or why it could not be read."""
+
+
 def _extract(
-    path: Path, settings: IndexerSettings, corpus_dir: Path | None
-) -> tuple[Document, float]:
-    """Runs in a worker: the document, and how long reading it took there."""
-    started = time.perf_counter()
-    document = extract_file(path, settings, corpus_dir)
-    return document, time.perf_counter() - started
+    paths: list[Path], settings: IndexerSettings, corpus_dir: Path | None
+) -> list[tuple[Outcome, float]]:
+    """Runs in a worker: each file's outcome, and how long reading it took there."""
+    outcomes: list[tuple[Outcome, float]] = []
+    for path in paths:
+        started = time.perf_counter()
+        try:
+            outcome: Outcome = extract_file(path, settings, corpus_dir)
+        except ExtractionError as error:
+            outcome = error
+        outcomes.append((outcome, time.perf_counter() - started))
+    return outcomes
 
 
 class _Slot:
@@ -84,10 +95,12 @@ class _Slot:
 
 
 class Job:
-    """A PDF being read by a worker; ``result()`` waits for it, at most until its deadline."""
+    """Files being read by a worker, one after another; ``result()`` waits for them, at most
+    until the deadline: one file's time limit for them all, as a batch holds only files that
+    take milliseconds (pages, not PDFs)."""
 
-    def __init__(self, path: Path, slot: _Slot, result: AsyncResult, timeout: float) -> None:
-        self.path = path
+    def __init__(self, paths: list[Path], slot: _Slot, result: AsyncResult, timeout: float) -> None:
+        self.paths = paths
         self.deadline = time.monotonic() + timeout
         self._slot = slot
         self._result = result
@@ -103,24 +116,30 @@ class Job:
             self._expired = True
             self._slot.stop()
 
-    def result(self) -> Document:
-        """The document; raises its ``ExtractionError`` (``TooSlowFile`` past the limit)."""
+    def result(self) -> list[Outcome]:
+        """Each file's outcome, in order; raises ``TooSlowFile`` when the batch was stopped
+        at the deadline (which of its files was slow is then unknown)."""
         if not self._expired:
             try:
-                document, seconds = self._result.get(max(0.0, self.deadline - time.monotonic()))
+                outcomes = self._result.get(max(0.0, self.deadline - time.monotonic()))
             except multiprocessing.TimeoutError:
                 self.expire()
             else:
-                if seconds <= self._timeout:
-                    return document
-        raise TooSlowFile(
-            f"too slow: reading the PDF took longer than the {self._timeout:g} s limit and was "
+                return [
+                    outcome if seconds <= self._timeout else self._too_slow()
+                    for outcome, seconds in outcomes
+                ]
+        raise self._too_slow()
+
+    def _too_slow(self) -> TooSlowFile:
+        return TooSlowFile(
+            f"too slow: reading the file took longer than the {self._timeout:g} s limit and was "
             "stopped; it may be damaged or unusually complex"
         )
 
 
 class Workers:
-    """Worker processes that read PDFs, each within the time limit; close them when done."""
+    """Worker processes that read files, each within the time limit; close them when done."""
 
     def __init__(self, settings: IndexerSettings) -> None:
         self.settings = settings
@@ -143,17 +162,17 @@ class Workers:
             else:
                 soonest.expire()
 
-    def submit(self, path: Path, corpus_dir: Path | None) -> Job:
-        """Starts reading ``path`` on a free worker, waiting for one if all are busy."""
+    def submit(self, paths: list[Path], corpus_dir: Path | None) -> Job:
+        """Starts reading ``paths`` on a free worker, waiting for one if all are busy."""
         self.wait_until_idle()
         slot = next(slot for slot in self._slots if slot.free())
         result = slot.start().apply_async(
             _extract,
-            (path, self.settings, corpus_dir),
+            (paths, self.settings, corpus_dir),
             callback=self._notify,
             error_callback=self._notify,
         )
-        slot.job = Job(path, slot, result, self.settings.file_timeout_seconds)
+        slot.job = Job(paths, slot, result, self.settings.file_timeout_seconds)
         return slot.job
 
     def _notify(self, _: object) -> None:

@@ -72,6 +72,64 @@
         body.appendChild(row);
       });
     }).catch(function (error) { say(error.message); });
+    loadAnalytics();
+  }
+
+  // What people search for: the last 12 weeks (or fewer, as many as the server keeps), one
+  // shown at a time, chosen in the week list.
+  var analytics = null;
+  function loadAnalytics() {
+    api("GET", "/admin/analytics?weeks=12&limit=50").then(function (data) {
+      analytics = data;
+      document.getElementById("analytics-min-count").textContent = data.min_count;
+      var select = document.getElementById("analytics-week");
+      var chosen = select.value;
+      select.replaceChildren();
+      data.weeks.forEach(function (week) {
+        var option = document.createElement("option");
+        option.value = week.week;
+        option.textContent = "Week starting " + week.starts + " (" + week.week + "): " +
+          week.searches + (week.searches === 1 ? " search" : " searches");
+        select.appendChild(option);
+      });
+      if (chosen && data.weeks.some(function (week) { return week.week === chosen; })) {
+        select.value = chosen;
+      }
+      showWeek();
+    }).catch(function (error) { say(error.message); });
+  }
+
+  function showWeek() {
+    var summary = document.getElementById("analytics-summary");
+    var label = document.getElementById("analytics-week").value;
+    var week = analytics && analytics.weeks.filter(function (w) { return w.week === label; })[0];
+    if (!week || week.searches === 0) {
+      summary.textContent = "No searches have been counted in this week yet.";
+      fillQueries("analytics-top", []);
+      fillQueries("analytics-zero", []);
+      document.getElementById("analytics-top-none").hidden = true;
+      document.getElementById("analytics-zero-none").hidden = true;
+      return;
+    }
+    summary.textContent = week.searches + (week.searches === 1 ? " search, " : " searches, ") +
+      week.zero_result_searches + " of them found nothing.";
+    document.getElementById("analytics-top-none").hidden = fillQueries("analytics-top", week.top);
+    document.getElementById("analytics-zero-none").hidden = fillQueries("analytics-zero", week.zero_results);
+  }
+
+  // Fills a table of queries and their counts, hidden when empty; whether it has rows.
+  function fillQueries(id, rows) {
+    var table = document.getElementById(id);
+    var body = table.querySelector("tbody");
+    body.replaceChildren();
+    rows.forEach(function (item) {
+      var row = document.createElement("tr");
+      cell(row, item.query);
+      cell(row, String(item.count));
+      body.appendChild(row);
+    });
+    table.hidden = rows.length === 0;
+    return rows.length > 0;
   }
 
   function showReport(report) {
@@ -145,6 +203,7 @@
       .then(function (data) { say("Now serving " + data.current + "."); refresh(); })
       .catch(function (error) { say(error.message); });
   });
+  document.getElementById("analytics-week").addEventListener("change", showWeek);
   document.getElementById("upload-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var form = event.target;
