@@ -9,10 +9,13 @@ import falcon
 from search_api.analytics import QueryLog
 from search_api.errors import invalid_parameter
 from search_api.params import parse_search_request
-from search_api.search import SearchRequest, SearchService
+from search_api.search import IndexUnavailable, SearchRequest, SearchService
 from search_api.web import render_search_page
 
 MAX_SUGGEST_CHARS = 100
+# What the public page says when no index can be served; the reason, which is for staff,
+# goes to the log and to the JSON API.
+UNAVAILABLE_MESSAGE = "Search is not available just now. Please try again in a few minutes."
 OPENAPI = Path(__file__).with_name("openapi.json")
 
 
@@ -91,7 +94,13 @@ class SearchPage:
             resp.text = render_search_page(SearchRequest(), None, error=error.description)
             return
         searched = request.q or any(request.filters.values())
-        response = self.service.search(request) if searched else None
+        try:
+            response = self.service.search(request) if searched else None
+        except IndexUnavailable:
+            resp.status = falcon.HTTP_503
+            resp.retry_after = 30
+            resp.text = render_search_page(request, None, error=UNAVAILABLE_MESSAGE)
+            return
         if response is not None:
             req.context.result_count = response["total"]
             self.queries.count_search(request, response, req.referer)

@@ -11,6 +11,8 @@ import resource
 import shutil
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -49,6 +51,13 @@ def damage_postings(version: Path) -> None:
         for at in range(64, len(data), 61):
             data[at] ^= 0x5A
         path.write_bytes(bytes(data))
+
+
+def page_error(url: str) -> urllib.error.HTTPError:
+    """The error answer of a page that is expected to fail."""
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(url, timeout=30)
+    return failed.value
 
 
 def copy_as_new_version(store: IndexStore, source: Path) -> Path:
@@ -93,7 +102,7 @@ def test_a_damaged_new_version_is_set_aside_for_the_last_good_one(index: Path, s
     assert get_json(f"{server}/search?q=green+plan")[1]["total"] > 0
 
 
-def test_with_no_good_version_to_fall_back_on_the_answer_is_503_json(index: Path) -> None:
+def test_with_no_good_version_to_fall_back_on_the_answer_is_503(index: Path) -> None:
     version = IndexStore(index).current()
     assert version is not None
     with serve(["--index", str(index)], REFRESH) as server:
@@ -104,6 +113,12 @@ def test_with_no_good_version_to_fall_back_on_the_answer_is_503_json(index: Path
         assert (
             "damaged" in body["error"]["message"] and "blmk-index build" in body["error"]["message"]
         )
+        page = page_error(f"{server}/?q=vaccination")
+        assert page.code == 503 and page.headers["Content-Type"].startswith("text/html")
+        assert page.headers["Retry-After"] == "30"
+        html = page.read().decode()
+        assert "Search is not available just now" in html and 'name="q"' in html
+        assert "blmk-index" not in html  # the staff's reason is not the public's business
         cli_build(index)
         eventually(lambda: get_json(f"{server}/search?q=vaccination")[0] == 200)
 

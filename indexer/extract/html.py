@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import date
 
-from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, UnicodeDammit
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag, UnicodeDammit
 
 from indexer.errors import EmptyFile, UnsupportedFile
 from indexer.extract.html_metadata import Crumb, read_metadata
@@ -23,6 +23,8 @@ from indexer.extract.profile import SiteProfile
 from indexer.text import clean_inline, shorten
 
 MIN_MAIN_TEXT = 80
+# The generic extractor's parser (libxml2) drops whatever is nested deeper than this.
+MAX_READ_DEPTH = 256
 _HTML_MARKUP = re.compile(
     r"<\s*(!doctype\s+html|html|head|body|title|meta|p|div|main|article|section|h[1-6]|table)\b",
     re.I,
@@ -79,6 +81,11 @@ def extract_html(data: bytes, profile: SiteProfile | None = None) -> HtmlContent
         body, read_by = generic_main_text(markup), "generic"
     body = _without_leading_headline(body, meta.title)
     if len(body) < MIN_MAIN_TEXT:
+        if _nested_deeper_than(soup, MAX_READ_DEPTH):
+            raise EmptyFile(
+                f"no main content: the page's elements are nested more than {MAX_READ_DEPTH} "
+                "deep, and the text below that depth cannot be read (unclosed tags?)"
+            )
         raise EmptyFile("no main content: the page has no article text to index")
     return HtmlContent(
         title=meta.title or shorten(body, 80),
@@ -92,6 +99,19 @@ def extract_html(data: bytes, profile: SiteProfile | None = None) -> HtmlContent
         language=meta.language,
         read_by=read_by,
     )
+
+
+def _nested_deeper_than(soup: BeautifulSoup, limit: int) -> bool:
+    """Whether any element sits more than ``limit`` elements deep (walked without recursion:
+    the depth is what is in question)."""
+    level: list[Tag] = [soup]
+    depth = 0
+    while level:
+        if depth > limit:
+            return True
+        level = [child for tag in level for child in tag.children if isinstance(child, Tag)]
+        depth += 1
+    return False
 
 
 def _without_leading_headline(body: str, title: str) -> str:

@@ -16,7 +16,7 @@ from io import BytesIO
 from typing import Any
 
 from pypdf import PdfReader
-from pypdf.errors import DependencyError, FileNotDecryptedError
+from pypdf.errors import DependencyError, FileNotDecryptedError, LimitReachedError
 
 from indexer.dates import as_date
 from indexer.document import Page
@@ -50,6 +50,10 @@ NO_TEXT_LAYER = (
     "no text layer: the pages are images with no text to search (a scan?), so only the "
     "title and metadata are indexed; please supply an accessible version with real text"
 )
+
+
+# Said of a page whose content pypdf stopped inflating at its size limit (75 MB a stream).
+OVER_LIMIT = "its content expands past the reader's size limit (a decompression bomb?)"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -106,8 +110,10 @@ def _read_pdf(data: bytes, max_pages: int | None) -> PdfContent:
         raise EmptyFile("no pages: the PDF has no pages")
     if max_pages is not None and count > max_pages:
         raise TooLargeFile(f"too large: {count:,} pages is over the {max_pages:,}-page limit")
-    raw, unreadable = _page_texts(reader)
-    if len(unreadable) == count:
+    raw, unreadable, over_limit = _page_texts(reader)
+    if len(over_limit) == count:
+        raise TooLargeFile(f"too large: {OVER_LIMIT}; export the PDF again")
+    if len(unreadable) + len(over_limit) == count:
         raise CorruptFile("corrupt: pypdf could not read the text of any page")
     texts = drop_running_lines(raw)
     pages = [Page(number=number, text=text) for number, text in enumerate(texts, start=1)]
@@ -118,6 +124,9 @@ def _read_pdf(data: bytes, max_pages: int | None) -> PdfContent:
     if unreadable:
         numbers = ", ".join(map(str, unreadable))
         notes.append(f"unreadable pages: the text of page {numbers} could not be read")
+    if over_limit:
+        numbers = ", ".join(map(str, over_limit))
+        notes.append(f"unreadable pages: page {numbers} not read, as {OVER_LIMIT}")
     title = meta.title if _meaningful_title(meta.title) else _first_heading(texts[0])
     return PdfContent(
         title=title or None,
@@ -130,18 +139,24 @@ def _read_pdf(data: bytes, max_pages: int | None) -> PdfContent:
     )
 
 
-def _page_texts(reader: PdfReader) -> tuple[list[str], list[int]]:
-    """Each page's cleaned text, and the numbers of pages whose text could not be read."""
-    texts, unreadable = [], []
+def _page_texts(reader: PdfReader) -> tuple[list[str], list[int], list[int]]:
+    """Each page's cleaned text; the numbers of the pages whose text could not be read, and
+    of those whose content was too large to read."""
+    texts: list[str] = []
+    unreadable: list[int] = []
+    over_limit: list[int] = []
     for number, page in enumerate(reader.pages, start=1):
         try:
             texts.append(_page_text(page))
         except DependencyError:
             raise
+        except LimitReachedError:
+            texts.append("")
+            over_limit.append(number)
         except Exception:  # one damaged page costs that page, not the document
             texts.append("")
             unreadable.append(number)
-    return texts, unreadable
+    return texts, unreadable, over_limit
 
 
 def _page_text(page: Any) -> str:
