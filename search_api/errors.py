@@ -48,12 +48,16 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     resp.media = error_body(error, req.path)
 
 
+# How long a client is asked to wait (Retry-After) when no index can be served.
+UNAVAILABLE_RETRY_SECONDS = 30
+
+
 def handle_unavailable(
     req: falcon.Request, resp: falcon.Response, error: Exception, params
 ) -> None:
     """No index can be served (``IndexUnavailable``): a 503 saying why, to retry later."""
     raise falcon.HTTPServiceUnavailable(
-        description=str(error), code="index_unavailable", retry_after=30
+        description=str(error), code="index_unavailable", retry_after=UNAVAILABLE_RETRY_SECONDS
     )
 
 

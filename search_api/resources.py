@@ -7,7 +7,7 @@ from pathlib import Path
 import falcon
 
 from search_api.analytics import QueryLog
-from search_api.errors import invalid_parameter
+from search_api.errors import UNAVAILABLE_RETRY_SECONDS, invalid_parameter
 from search_api.params import parse_search_request
 from search_api.search import IndexUnavailable, SearchRequest, SearchService
 from search_api.web import render_search_page
@@ -98,7 +98,7 @@ class SearchPage:
             response = self.service.search(request) if searched else None
         except IndexUnavailable:
             resp.status = falcon.HTTP_503
-            resp.retry_after = 30
+            resp.retry_after = UNAVAILABLE_RETRY_SECONDS
             resp.text = render_search_page(request, None, error=UNAVAILABLE_MESSAGE)
             return
         if response is not None:

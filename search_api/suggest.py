@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 import threading
-from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
 from cachetools import LRUCache
 
 from indexer.analysis import plain_words
@@ -27,6 +27,9 @@ MAX_TITLES = 4
 MIN_DOCUMENTS = 2
 # Completions remembered per index version.
 CACHED_PREFIXES = 20_000
+# Titles (the shortest) read for the phrases that complete several words: "the p" may match
+# thousands of titles on a large site, and a few thousand show the common phrases well.
+MAX_PHRASE_TITLES = 2_000
 
 
 def parse_stoplist(text: str) -> frozenset[str]:
@@ -61,7 +64,7 @@ class Suggester:
             for word in set(words)
         )
         self.index_words = [word for word, _ in pairs]
-        self.index_titles = array("i", (position for _, position in pairs))
+        self.index_titles = np.fromiter((position for _, position in pairs), np.int32, len(pairs))
         self._cache: LRUCache[tuple[str, ...], list[str]] = LRUCache(CACHED_PREFIXES)
         self._lock = threading.Lock()
 
@@ -79,7 +82,7 @@ class Suggester:
             found = self._cache.get(key)
         if found is None:
             head, last = words[:-1], words[-1]
-            titles = self._titles_with(head, last)
+            titles = self._titles_with(head, last).tolist()
             found = [*(self.titles[p] for p in titles[:MAX_TITLES])]
             found += self._phrases(head, last, titles)
             found = list(dict.fromkeys(found))
@@ -88,19 +91,21 @@ class Suggester:
         allowed = [s for s in found if not _stopped(s, stoplist) and s.lower() != typed]
         return allowed[:MAX_SUGGESTIONS]
 
-    def _titles_with(self, head: list[str], last: str) -> list[int]:
+    def _titles_with(self, head: list[str], last: str) -> np.ndarray:
         """Titles (positions, shortest first) holding every word of ``head`` and a word that
-        starts with ``last``."""
-        wanted = set(head)
-        start = bisect_left(self.index_words, last)
-        matches: set[int] = set()
-        for at in range(start, len(self.index_words)):
-            if not self.index_words[at].startswith(last):
-                break
-            position = self.index_titles[at]
-            if not wanted or wanted.issubset(self.title_words[position]):
-                matches.add(position)
-        return sorted(matches)
+        starts with ``last``: one mark per title for each word, over the pairs' ranges."""
+        words = self.index_words
+        start = bisect_left(words, last)
+        ranges = [(start, bisect_left(words, last + "\uffff", lo=start))]
+        ranges += [(bisect_left(words, w), bisect_right(words, w)) for w in set(head)]
+        wanted = np.ones(len(self.titles), bool)
+        for lo, hi in ranges:
+            if lo == hi:
+                return np.empty(0, np.int32)
+            marked = np.zeros(len(self.titles), bool)
+            marked[self.index_titles[lo:hi]] = True
+            wanted &= marked
+        return np.flatnonzero(wanted)
 
     def _phrases(self, head: list[str], last: str, titles: list[int]) -> list[str]:
         if not head:  # a word: the commonest words starting so
@@ -114,7 +119,7 @@ class Suggester:
         # commonest first.
         size = len(head)
         phrases: Counter[str] = Counter()
-        for position in titles:
+        for position in titles[:MAX_PHRASE_TITLES]:
             words = self.title_words[position]
             for i in range(len(words) - size):
                 if words[i : i + size] == head and words[i + size].startswith(last):
