@@ -12,6 +12,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import BytesIO
@@ -20,7 +21,8 @@ from typing import Any
 
 import falcon.testing
 import pytest
-from pypdf import PdfWriter
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
@@ -94,6 +96,36 @@ def blank_pdf(pages: int, title: str | None = None) -> bytes:
         writer.add_blank_page(width=595, height=842)
     if title:
         writer.add_metadata({"/Title": title})
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def decompression_bomb(expanded_bytes: int, after: bytes | None = None) -> bytes:
+    """A PDF page whose content stream is small on disk and huge once inflated (with a font,
+    so that a text extractor has a reason to inflate it): alone, or after the pages of the
+    PDF ``after``."""
+    packer = zlib.compressobj(9)
+    chunk = b"0 0 m " * (1 << 18)
+    packed = [packer.compress(chunk) for _ in range(expanded_bytes // len(chunk))]
+    stream = StreamObject()
+    stream._data = b"".join([*packed, packer.flush()])
+    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(after))) if after else PdfWriter()
+    page = writer.add_blank_page(width=595, height=842)
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    helvetica = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): helvetica})}
+    )
+    if not after:
+        writer.add_metadata({"/Title": "Inflated content stream"})
     out = BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -6,20 +6,23 @@ import json
 import shutil
 import subprocess
 import sys
-import zlib
-from io import BytesIO
 from pathlib import Path
 
 import pytest
-from pypdf import PdfWriter
-from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 from indexer.build import BuildError, BuildReport, build_index, extract_all
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.store import IndexStore
 from search_api.search import SearchRequest, SearchService
-from tests.conftest import CORPUS, blank_pdf, html_page, shared_data, write_corpus
+from tests.conftest import (
+    CORPUS,
+    blank_pdf,
+    decompression_bomb,
+    html_page,
+    shared_data,
+    write_corpus,
+)
 
 ARTICLE = (
     "<p>" + "Community pharmacies across Bedford now offer blood pressure checks. " * 3 + "</p>"
@@ -158,34 +161,6 @@ def test_a_slow_page_read_in_a_batch_is_skipped_alone(tmp_path: Path) -> None:
     outcomes = list(extract_all(sorted(corpus.glob("*.html")), settings, corpus))
     assert [getattr(o, "code", None) for o in outcomes] == [None, "too-slow", None]
     assert [o.title for o in outcomes if isinstance(o, Document)] == ["Flu clinics", "Parking"]
-
-
-def decompression_bomb(expanded_bytes: int) -> bytes:
-    """A one-page PDF whose content stream is small on disk and huge once inflated (with a
-    font, so that a text extractor has a reason to inflate it)."""
-    packer = zlib.compressobj(9)
-    chunk = b"0 0 m " * (1 << 18)
-    packed = [packer.compress(chunk) for _ in range(expanded_bytes // len(chunk))]
-    stream = StreamObject()
-    stream._data = b"".join([*packed, packer.flush()])
-    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    writer = PdfWriter()
-    page = writer.add_blank_page(width=595, height=842)
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    helvetica = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): helvetica})}
-    )
-    writer.add_metadata({"/Title": "Inflated content stream"})
-    out = BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def test_hostile_files_are_stopped_by_limits_not_by_memory(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from indexer.errors import (
 )
 from indexer.extract import extract_file
 from indexer.extract.pdf import NO_TEXT_LAYER
-from tests.conftest import CORPUS, blank_pdf, shared_data
+from tests.conftest import CORPUS, blank_pdf, decompression_bomb, shared_data
 
 SETTINGS = IndexerSettings()
 DRAFT_PLAN = CORPUS / "documents" / "draft-green-plan-2025.pdf"
@@ -79,6 +79,18 @@ def test_a_pdf_over_the_page_limit_is_too_large() -> None:
     with pytest.raises(TooLargeFile, match="16 pages is over the 15-page limit") as caught:
         extract_file(DRAFT_PLAN, IndexerSettings(max_pdf_pages=15), CORPUS)
     assert caught.value.code == "too-large"
+
+
+def test_a_page_past_the_inflation_limit_is_noted_and_the_rest_indexed(tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(decompression_bomb(100_000_000, after=DRAFT_PLAN.read_bytes()))
+    doc = extract_file(path, SETTINGS, tmp_path)
+    assert len(doc.pages) == 17 and doc.pages[16].text == ""
+    assert sum(bool(page.text) for page in doc.pages[:16]) >= 15
+    assert doc.notes == [
+        "unreadable pages: page 17 not read, as its content expands past the reader's size "
+        "limit (a decompression bomb?)"
+    ]
 
 
 def test_a_pdf_without_a_text_layer_is_indexed_by_its_metadata_and_flagged(
