@@ -291,3 +291,63 @@ def test_corpus_news_keeps_only_the_article(path: Path, settings: IndexerSetting
 @pytest.mark.parametrize("path", HTML_FILES, ids=[p.stem[:40] for p in HTML_FILES])
 def test_every_corpus_page_is_read_through_the_site_profile(path: Path) -> None:
     assert extract_html(path.read_bytes(), BLMK).read_by == "profile"
+
+
+LIST_ARTICLE = "".join(
+    f"<ul><li>{sentence}.</li></ul>"
+    for sentence in (
+        "Once you have found a job you would like, read all the guidance on this page first",
+        "To apply, complete the application form as fully and accurately as you can",
+        "We will not take into account any earlier applications you have sent us",
+        "Our checks include references covering at least three years of employment",
+        "New starters are on probation for the first six months of their contract",
+    )
+)
+
+
+def _teaser_cards(tag: str) -> str:
+    """Six other pages' headlines and opening words, each card a ``tag`` element."""
+    return "".join(
+        f'<{tag} class="card"><h3><a href="/news/{n}">Headline {n} of another page</a></h3>'
+        f"<p>The opening words of another page's story number {n}, long enough to read as a "
+        f"paragraph of real text that a person might want to read on.</p></{tag}>"
+        for n in range(6)
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "tag"),
+    [
+        ('class="latest-news"', "li"),
+        ('class="c-relatedPosts"', "article"),
+        ('role="complementary"', "div"),
+    ],
+    ids=["latest-class", "related-camel-case-articles", "aria-role"],
+)
+def test_labelled_teasers_never_replace_an_article_written_as_lists(label: str, tag: str) -> None:
+    page = html_page("How to apply", f"<article>{LIST_ARTICLE}</article>").replace(
+        "</main>",
+        f"<section {label}><h2>Latest news</h2><ul>{_teaser_cards(tag)}</ul></section></main>",
+    )
+    body = extract_html(page.encode()).body
+    assert "read all the guidance" in body and "six months" in body
+    assert "another page" not in body
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        html_page("Clinic opens", ARTICLE)
+        .replace("<main>", "<div class='layout nav-open has-footer'><main>")
+        .replace("</main>", "</main></div>"),
+        # No headline, main landmark or article to go by: the wrapper holds most of the text.
+        "<html><head><title>Clinic opens</title></head><body><div id='page' class='nav-left'>"
+        f"<div class='menu'>Home | News</div><div><h2>Clinic opens</h2>{ARTICLE}</div></div>"
+        "<div id='footer'>Copyright footer text</div></body></html>",
+    ],
+    ids=["around-the-main-landmark", "around-most-of-the-text"],
+)
+def test_a_wrapper_labelled_like_furniture_is_kept(page: str) -> None:
+    body = extract_html(page.encode()).body
+    assert "evening appointments" in body
+    assert "Home | News" not in body and "Copyright" not in body
