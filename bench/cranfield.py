@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from whoosh.index import create_in
 
@@ -24,6 +25,7 @@ from indexer.document import Document
 from indexer.schema import SCHEMA
 from indexer.store import IndexStore
 from search_api.params import MAX_PER_PAGE
+from search_api.ranking import RankingSettings
 from search_api.search import SearchRequest, SearchService
 
 # Ranked document ids for a question, at most ``depth`` of them.
@@ -146,12 +148,17 @@ def build_project_index(abstracts: list[Abstract], index_dir: Path) -> None:
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 
 
-def shipped_service(index_dir: Path) -> SearchService:
-    """The search service configured as deployed: shipped synonyms and best bets."""
+def shipped_service(index_dir: Path, ranking: RankingSettings | None = None) -> SearchService:
+    """The search service configured as deployed: shipped synonyms and best bets (and
+    ``ranking``'s parameters, the defaults unless given); no response cache, so that every
+    query is worked out."""
     return SearchService(
         index_dir,
         synonyms_file=CONFIG / "synonyms.txt",
         best_bets_file=CONFIG / "best-bets.toml",
+        ranking=ranking,
+        cache_responses=False,
+        budget_seconds=60.0,
     )
 
 
@@ -184,18 +191,32 @@ def project_engine(abstracts: list[Abstract], index_dir: Path) -> SearchFn:
     return project_search(shipped_service(index_dir))
 
 
-class Fts5Reference:
-    """SQLite FTS5, porter tokenizer, ``bm25()`` ranking: a plain, widely known BM25."""
+class TextRecord(Protocol):
+    """A document as the reference engine reads it: clean title and text."""
 
-    def __init__(self, abstracts: list[Abstract]) -> None:
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class Fts5Reference:
+    """SQLite FTS5, porter tokenizer, ``bm25()`` ranking with the title weighted 2: a plain,
+    widely known BM25."""
+
+    def __init__(self, records: Sequence[TextRecord]) -> None:
         self.db = sqlite3.connect(":memory:")
         self.db.execute(
             "CREATE VIRTUAL TABLE abstracts USING fts5(id UNINDEXED, title, body, "
-            "tokenize='porter')"
+            "tokenize='porter unicode61')"
         )
         self.db.executemany(
             "INSERT INTO abstracts (id, title, body) VALUES (?, ?, ?)",
-            [(a.doc_id, a.title, a.text) for a in abstracts],
+            [(r.doc_id, r.title, r.text) for r in records],
         )
 
     def search(self, question: str, depth: int) -> list[str]:
@@ -205,7 +226,8 @@ class Fts5Reference:
             return []
         match = " OR ".join(f'"{word}"' for word in words)
         rows = self.db.execute(
-            "SELECT id FROM abstracts WHERE abstracts MATCH ? ORDER BY bm25(abstracts) LIMIT ?",
+            "SELECT id FROM abstracts WHERE abstracts MATCH ? "
+            "ORDER BY bm25(abstracts, 2.0, 1.0) LIMIT ?",
             (match, depth),
         )
         return [doc_id for (doc_id,) in rows]

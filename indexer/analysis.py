@@ -5,7 +5,12 @@
     → codes also indexed as their parts, stacked at the code's position, so "covid" finds
       "COVID-19" and a phrase around the code still matches
     → UK and US spellings made one ("organization" → "organisation", "paediatric" →
-      "pediatric") → stop words dropped → English (Porter) stemming
+      "pediatric") → English (Porter) stemming
+
+Stop words are indexed like any other word: a page titled "Have your say" matches all three
+words, in order, and BM25's idf already makes a word found on most pages count for little.
+``MINOR_WORDS`` lists the words that, in a query with other words, add to a match's score but
+never find a document by themselves (``search_api.postings.PostingArrays.covering``).
 
 The spelling analyser stops before the spelling variants and stemming: its terms are real
 words, the vocabulary that typo correction chooses from.
@@ -26,13 +31,20 @@ from whoosh.analysis import (
     LowercaseFilter,
     RegexTokenizer,
     StemFilter,
-    StopFilter,
     Token,
 )
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
 
+# English function words and the question words people type ("what", "how", "my"): indexed,
+# but no match on their own (see the module docstring).
+_QUESTION_AND_FUNCTION_WORDS = """
+    i me my mine our ours he she him her his its they them their there here was were been being
+    has had having am do does did doing what which who whom whose where why how than then so
+    but all any about into onto over under very just also
+"""
+MINOR_WORDS: frozenset[str] = STOP_WORDS | frozenset(_QUESTION_AND_FUNCTION_WORDS.split())
 # A word, or a code joined by &, /, - or (between digits) a decimal point.
 TOKEN_PATTERN = r"\w+(?:['’]\w+)*(?:(?:[&/\-]|(?<=\d)\.(?=\d))\w+(?:['’]\w+)*)*"
 _CODE_JOINERS = re.compile(r"[&/\-]|(?<=\d)\.(?=\d)")
@@ -187,10 +199,9 @@ class IndexingAnalyzer(CompositeAnalyzer):
     """The same steps as its chain, with indexing made one cached lookup per distinct word.
 
     Indexing runs every word of every document through the whole chain of filters, and most of
-    a build's analysis time goes there; yet a word always becomes the same terms. Each step is
-    per word except the stop filter's renumbering of positions, which is redone here over the
-    stream. Queries, highlighting and anything else asking for more (characters, stop words
-    kept) take the chain itself, so their tokens are exactly as before.
+    a build's analysis time goes there; yet a word always becomes the same terms, at the
+    word's own position. Queries, highlighting and anything else asking for more (characters,
+    for instance) take the chain itself, so their tokens are exactly as before.
     """
 
     def __init__(self, *composables: Any) -> None:
@@ -235,16 +246,10 @@ class IndexingAnalyzer(CompositeAnalyzer):
         token = Token(positions=positions, **kwargs)
         token.boost, token.stopped = 1.0, False
         terms_of = self._terms
-        position: int | None = None
         for index, match in enumerate(self.items[0].expression.finditer(value)):
             terms = terms_of(match.group())
-            if not terms:
-                continue
             if positions:
-                # As the stop filter numbers them: the first word kept keeps its place, the
-                # words after it follow on with no gaps; a code's parts share its position.
-                position = index if position is None else position + 1
-                token.pos = position
+                token.pos = index  # a code's parts share its position
             for text in terms:
                 token.text = text
                 yield token
@@ -260,9 +265,7 @@ def _words_only() -> Analyzer:
 
 
 def _words() -> Analyzer:
-    # Stop words go before codes are split, as the stop filter renumbers positions and the
-    # parts must share their code's.
-    return _words_only() | StopFilter() | CodePartsFilter()
+    return _words_only() | CodePartsFilter()
 
 
 def text_analyzer() -> Analyzer:

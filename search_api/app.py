@@ -114,6 +114,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         best_bets_file=settings.best_bets_file,
         suggest_stoplist_file=settings.suggest_stoplist_file,
         recency=settings.recency,
+        ranking=settings.ranking,
         budget_seconds=settings.search_budget_seconds,
     )
     queries = _query_log(settings, settings.analytics_file)

@@ -16,6 +16,11 @@
 | BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
 | BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
 | BLMK_NEWS_HALF_LIFE_DAYS | 365     | age at which a news article's bonus has halved  |
+| BLMK_SYNONYM_WEIGHT   | 0.5        | what a synonym counts for against the typed word (0: off) |
+| BLMK_CORRECTION_WEIGHT | 0.8       | what a spelling correction counts for (0: off)   |
+| BLMK_EXPANSION_WEIGHT | 0.5        | what a word a ``prefix*`` stands for counts for  |
+| BLMK_PROXIMITY_BOOST  | 0.5        | bonus for the typed words close together (0: off) |
+| BLMK_COVERAGE_EXPONENT | 0         | extra weight on matching more of the query (0: off) |
 | BLMK_SEARCH_BUDGET_MS | 250        | time after which a search answers ``partial``    |
 | BLMK_ADMIN_MAX_FAILURES | 10       | wrong admin tokens per address per minute before 429 |
 | BLMK_ANALYTICS_FILE   | var/analytics.json | weekly query counts (empty: memory only) |
@@ -27,12 +32,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from indexer.config import optional_path
 from search_api.analytics import DEFAULT_MIN_COUNT, DEFAULT_WEEKS_KEPT
-from search_api.ranking import RecencySettings
+from search_api.ranking import RankingSettings, RecencySettings
 from search_api.search import DEFAULT_BUDGET_SECONDS
 
 
@@ -47,6 +52,8 @@ class Settings:
     best_bets_file: Path | None = Path("config/best-bets.toml")
     suggest_stoplist_file: Path | None = Path("config/suggest-stoplist.txt")
     recency: RecencySettings = field(default_factory=RecencySettings)
+    # How matches are scored (``ranking.py``); ``recency`` above takes the place of its own.
+    ranking: RankingSettings = field(default_factory=RankingSettings)
     # Websites allowed to call /search and /suggest from their pages (the embeddable box).
     cors_origins: frozenset[str] = frozenset()
     # The admin API is served only when a token is set.
@@ -99,4 +106,19 @@ class Settings:
                     env.get("BLMK_NEWS_HALF_LIFE_DAYS", defaults.recency.half_life_days)
                 ),
             ),
+            ranking=_ranking_from_env(env, defaults.ranking),
         )
+
+
+def _ranking_from_env(env: Mapping[str, str], defaults: RankingSettings) -> RankingSettings:
+    def weight(name: str, default: float) -> float:
+        return max(0.0, float(env.get(name, default)))
+
+    return replace(
+        defaults,
+        synonym_weight=weight("BLMK_SYNONYM_WEIGHT", defaults.synonym_weight),
+        correction_weight=weight("BLMK_CORRECTION_WEIGHT", defaults.correction_weight),
+        expansion_weight=weight("BLMK_EXPANSION_WEIGHT", defaults.expansion_weight),
+        proximity_boost=weight("BLMK_PROXIMITY_BOOST", defaults.proximity_boost),
+        coverage_exponent=weight("BLMK_COVERAGE_EXPONENT", defaults.coverage_exponent),
+    )

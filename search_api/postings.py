@@ -6,11 +6,13 @@ match (for the total and the facet counts), not only the first ten. Here a term'
 read block by block into arrays once per index version (and kept in a bounded cache), and the
 query tree becomes set operations and vectorised BM25F on those arrays.
 
-The scores are Whoosh's own: BM25F with the same idf, average field lengths, quantised
-document lengths and field boosts (stored in the posting weights), sums for AND/OR and the
-best alternative for a disjunction-max. Query kinds without an array form (phrases, prefixes,
-wildcards, ranges) are read through Whoosh's own matcher, scores included, and cached the same
-way, so any query the parser builds can be evaluated.
+Scores are BM25F as ``ranking.py`` defines it, over Whoosh's quantised document lengths: a
+word searched in several fields (the parser's OR of the same term per field) is one BM25F
+score, its fields' frequencies combined before saturation; sums for AND/OR and the best
+(weighted) alternative for a disjunction-max. Phrases are matched by Whoosh's own matcher and
+scored as the BM25F of their words; prefixes and wildcards as their best expansion. Query kinds
+without an array form (ranges, and anything else) are read through Whoosh's matcher, scores
+included, and cached the same way, so any query the parser builds can be evaluated.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import heapq
 import threading
 from bisect import bisect_left
+from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import reduce
@@ -40,10 +43,10 @@ from whoosh.query import (
     Require,
     Term,
 )
-from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from indexer.schema import TEXT_FIELDS
+from search_api.ranking import RankingSettings, bm25f, coverage_factor, idf, normalised_tf
 
 DOC = np.int32
 # Postings (over all cached entries) kept between searches: about 12 bytes each, so at most
@@ -84,8 +87,14 @@ class PostingArrays:
     lock of their own as well, so that a caller that forgets cannot corrupt them.)
     """
 
-    def __init__(self, searcher: Searcher, cache_postings: int = CACHE_POSTINGS) -> None:
+    def __init__(
+        self,
+        searcher: Searcher,
+        ranking: RankingSettings | None = None,
+        cache_postings: int = CACHE_POSTINGS,
+    ) -> None:
         self.searcher = searcher
+        self.ranking = ranking or RankingSettings()
         reader = searcher.reader()
         self.reader = reader
         self.doc_count = reader.doc_count_all()
@@ -93,10 +102,7 @@ class PostingArrays:
         live[np.fromiter(reader.all_doc_ids(), DOC)] = True
         self.live = live
         self.all_docs = np.flatnonzero(live).astype(DOC)
-        weighting = searcher.weighting
-        self.k1 = weighting.K1 if isinstance(weighting, BM25F) else 1.2
-        self.field_b = getattr(weighting, "_field_B", {})
-        self.default_b = weighting.B if isinstance(weighting, BM25F) else 0.75
+        self.live_count = len(self.all_docs)
         self.lengths = {
             name: np.fromiter(
                 (reader.doc_field_length(d, name, 0) for d in range(self.doc_count)),
@@ -106,10 +112,18 @@ class PostingArrays:
             for name in TEXT_FIELDS
             if name in reader.schema
         }
+        self.average_lengths = {
+            name: searcher.avg_field_length(name) or 1.0 for name in self.lengths
+        }
+        # Posting weights hold the schema's field boost; BM25F applies its own field weights.
+        self.field_boosts = {
+            name: getattr(reader.schema[name].format, "field_boost", 1.0) or 1.0
+            for name in self.lengths
+        }
         self.leaves = list(reader.leaf_readers())
         # Leaf results, least recently used dropped first once the postings held exceed
         # the limit (an entry costs one per posting, and one for itself).
-        self._cache: LRUCache[Query, Matches] = LRUCache(
+        self._cache: LRUCache[Query | tuple, Matches] = LRUCache(
             cache_postings, getsizeof=lambda found: len(found) + 1
         )
         self._cache_lock = threading.Lock()
@@ -134,6 +148,8 @@ class PostingArrays:
             return EMPTY
         if isinstance(query, Every):
             return Matches(self.all_docs, np.ones(len(self.all_docs)))
+        if (unit := _field_unit(query, self.lengths)) is not None:
+            return self._cached(query, lambda: self._unit(unit).scaled(query.boost))
         if isinstance(query, (DisjunctionMax, Or)) and _plain_or(query):
             parts = [self.matches(q) for q in query.subqueries]
             combined = _union(parts, best=isinstance(query, DisjunctionMax))
@@ -155,6 +171,42 @@ class PostingArrays:
 
     def count(self, query: Query | None) -> int:
         return len(self.matches(query))
+
+    def covering(
+        self, clauses: list[Query], excluded: list[Query], minor: list[bool] | None = None
+    ) -> Matches:
+        """Documents matching any clause and none of ``excluded``, each scored as its clauses'
+        scores added up, times its coverage of the query (``ranking.coverage_factor``): the
+        share of the clauses' information (idf) it matches.
+
+        A ``minor`` clause ("the", "how") adds to the score of the documents the other
+        clauses find, but finds none by itself, unless every clause is minor: "the waiting
+        list" lists the pages about waiting lists, not every page that says "the"."""
+        if not clauses:
+            return self._without(
+                Matches(self.all_docs, np.ones(len(self.all_docs))) if excluded else EMPTY,
+                excluded,
+            )
+        parts = [self.matches(clause) for clause in clauses]
+        found = _union(parts, best=False)
+        if len(parts) > 1 and len(found):
+            minor = minor or [False] * len(parts)
+            telling = [p for p, is_minor in zip(parts, minor, strict=True) if not is_minor]
+            if telling and len(telling) < len(parts):
+                found = restrict(found, _union(telling, best=False).docs)
+            if self.ranking.coverage_exponent:
+                informative = [idf(self.live_count, len(part)) for part in parts]
+                covered = np.zeros(len(found))
+                for part, information in zip(parts, informative, strict=True):
+                    covered[member(found.docs, part.docs)] += information
+                factor = coverage_factor(covered, sum(informative), self.ranking.coverage_exponent)
+                found = Matches(found.docs, found.scores * factor)
+        return self._without(found, excluded)
+
+    def _without(self, found: Matches, excluded: list[Query]) -> Matches:
+        for query in excluded:
+            found = exclude(found, self.matches(query).docs)
+        return found
 
     def bonus(self, query: Query, docs: np.ndarray) -> np.ndarray:
         """``query``'s score for each of ``docs`` (ascending), 0 where it does not match:
@@ -182,20 +234,67 @@ class PostingArrays:
         return result.scaled(query.boost)
 
     def _leaf(self, query: Query) -> Matches:
+        return self._cached(query, lambda: self._through_whoosh(query))
+
+    def _cached(self, query: Query, compute: Callable[[], Matches]) -> Matches:
         with self._cache_lock:
             found = self._cache.get(query)
         if found is not None:
             return found
-        if isinstance(query, Term) and query.fieldname in self.lengths:
-            found = self._term(query.fieldname, query.text).scaled(query.boost)
-        elif isinstance(query, MultiTerm) and query.field() in self.lengths:
-            found = self._expanded(query)
-        else:
-            found = self._through_whoosh(query)
+        found = compute()
         # suppress: larger than the whole cache, so used once and not kept.
         with self._cache_lock, suppress(ValueError):
             self._cache[query] = found
         return found
+
+    def _unit(self, unit: _Unit) -> Matches:
+        """One word, phrase or prefix searched in one or more text fields, as one BM25F
+        score (the unit's boost is applied by the caller)."""
+        if unit.kind == "term":
+            return self._word(unit.fields, unit.texts[0])
+        if unit.kind == "phrase":
+            matched = union_docs(*(self._leaf(q).docs for q in unit.queries))
+            if not len(matched):
+                return EMPTY
+            words = [self._word(unit.fields, text) for text in unit.texts]
+            total = np.zeros(len(matched))
+            for word in words:
+                at = member(matched, word.docs)
+                total[at] += word.scores[np.searchsorted(word.docs, matched[at])]
+            return Matches(matched, total)
+        texts = sorted({text for q in unit.queries for text in self.expansion(q)})
+        parts = [self._word(unit.fields, text) for text in texts]
+        return _union(parts, best=True).scaled(self.ranking.expansion_weight)
+
+    def term(self, field: str, text: str) -> Matches:
+        """A word in one field, scored with BM25F (as ``_unit`` scores it in several)."""
+        return self.matches(Term(field, text))
+
+    def _word(self, fields: tuple[str, ...], text: str | bytes) -> Matches:
+        """BM25F: each field's frequencies normalised by its length and weighted, summed,
+        then saturated once, with one idf for the word in any of the fields."""
+        ranking = self.ranking
+        postings = [(name, *self._postings(name, text)) for name in fields]
+        postings = [(name, docs, tf) for name, docs, tf in postings if len(docs)]
+        if not postings:
+            return EMPTY
+        low = min(int(docs[0]) for _, docs, _ in postings)
+        high = max(int(docs[-1]) for _, docs, _ in postings) + 1
+        seen = np.zeros(high - low, bool)
+        combined = np.zeros(high - low)
+        for name, docs, tf in postings:
+            at = docs - low
+            seen[at] = True
+            combined[at] += normalised_tf(
+                tf,
+                self.lengths[name][docs],
+                self.average_lengths[name],
+                ranking.field_b.get(name, 0.75),
+                ranking.field_weights.get(name, 1.0),
+            )
+        docs = np.flatnonzero(seen)
+        scores = bm25f(idf(self.live_count, len(docs)), combined[docs], ranking.k1)
+        return Matches((docs + low).astype(DOC), scores)
 
     def expansion(self, query: MultiTerm) -> list[bytes | str]:
         """The index terms a prefix, wildcard or fuzzy word stands for: at most
@@ -215,16 +314,19 @@ class PostingArrays:
                 self._expansions[query] = found
         return found
 
-    def _expanded(self, query: MultiTerm) -> Matches:
-        """A prefix, wildcard or fuzzy word as the index terms it stands for: at most
-        ``MAX_EXPANSION`` of them, the commonest, scored as an OR of those terms. (Whoosh
-        itself scores an expansion to one or two terms so, and a longer one at a constant
-        1: an accident of which matcher it picks, not a ranking.)"""
-        parts = [self._term(query.field(), text) for text in self.expansion(query)]
-        return _union(parts, best=False).scaled(query.boost)
+    def _postings(self, field: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+        """A term's live documents and its frequency in each, read a block at a time and
+        kept (per field and term) in the cache."""
+        key = ("frequencies", field, text)
+        with self._cache_lock:
+            found = self._cache.get(key)
+        if found is None:
+            found = self._read_postings(field, text)
+            with self._cache_lock, suppress(ValueError):
+                self._cache[key] = found
+        return found.docs, found.scores
 
-    def _term(self, field: str, text: str | bytes) -> Matches:
-        """A text term's postings read a block at a time, scored with BM25F in one go."""
+    def _read_postings(self, field: str, text: str | bytes) -> Matches:
         btext = self.reader.schema[field].to_bytes(text) if isinstance(text, str) else text
         if (field, btext) not in self.reader:
             return EMPTY
@@ -245,19 +347,15 @@ class PostingArrays:
             return EMPTY
         docs, tf = np.concatenate(ids), np.concatenate(weights)
         keep = self.live[docs]
-        docs, tf = docs[keep], tf[keep]
-        idf = self.searcher.idf(field, text)
-        avg = self.searcher.avg_field_length(field) or 1
-        b = self.field_b.get(field, self.default_b)
-        lengths = self.lengths[field][docs]
-        scores = idf * (tf * (self.k1 + 1)) / (tf + self.k1 * ((1 - b) + b * lengths / avg))
-        return Matches(docs, scores)
+        # Frequencies in the Matches' score slot: the raw count, without the schema's boost.
+        return Matches(docs[keep], tf[keep] / self.field_boosts[field])
 
     def _phrase(self, phrase: Phrase, docs: np.ndarray) -> np.ndarray:
-        """As Whoosh scores a phrase: the sum of its words' scores, times its boost, where
-        the words occur in order, each 1 to ``slop`` positions after the one before."""
+        """The sum of the phrase's words' BM25F scores in its field, times its boost, where
+        the words occur in order, each 1 to ``slop`` positions after the one before (the
+        documents Whoosh's phrase matcher finds)."""
         scores = np.zeros(len(docs))
-        words = [self._leaf(Term(phrase.fieldname, word)) for word in phrase.words]
+        words = [self.term(phrase.fieldname, word) for word in phrase.words]
         if len(words) < 2 or not all(len(w) for w in words):
             return scores
         together = reduce(_intersect, words)  # documents holding every word
@@ -434,3 +532,43 @@ def restrict(found: Matches, docs: np.ndarray) -> Matches:
 def exclude(found: Matches, docs: np.ndarray) -> Matches:
     keep = ~member(found.docs, docs)
     return Matches(found.docs[keep], found.scores[keep])
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """The same word, phrase or prefix searched in several text fields."""
+
+    kind: str  # "term", "phrase" or "expansion"
+    fields: tuple[str, ...]
+    # The term's text, or the phrase's words.
+    texts: tuple[str, ...]
+    queries: tuple[Query, ...]
+
+
+def _field_unit(query: Query, text_fields: Collection[str]) -> _Unit | None:
+    """``query`` read as one unit over fields (what the parser makes of a typed word: an OR
+    of the same term per field), or None when it is anything else."""
+    if isinstance(query, Or) and not isinstance(query, DisjunctionMax):
+        if not _plain_or(query) or not query.subqueries:
+            return None
+        parts = tuple(query.subqueries)
+    elif isinstance(query, (Term, Phrase, MultiTerm)):
+        parts = (query,)
+    else:
+        return None
+    if any(p.boost != 1.0 for p in parts):
+        return None
+    first = parts[0]
+    fields = tuple(getattr(p, "fieldname", None) for p in parts)
+    if len(set(fields)) < len(fields) or not set(fields) <= set(text_fields):
+        return None
+    if all(type(p) is Term for p in parts) and len({p.text for p in parts}) == 1:
+        return _Unit("term", fields, (first.text,), parts)
+    if all(isinstance(p, Phrase) for p in parts):
+        if len({(tuple(p.words), p.slop) for p in parts}) == 1:
+            return _Unit("phrase", fields, tuple(first.words), parts)
+        return None
+    same_kind = all(isinstance(p, MultiTerm) and type(p) is type(first) for p in parts)
+    if same_kind and len({getattr(p, "text", None) for p in parts}) == 1:
+        return _Unit("expansion", fields, (), parts)
+    return None

@@ -1,6 +1,7 @@
 """What people type, read into the queries that search runs.
 
-The query language: plain words (all must match, but see ``relaxed``), ``"exact phrases"``,
+The query language: plain words (any may match; see ``ranking.py`` for how matching more of
+them counts), ``"exact phrases"``,
 ``-excluded`` words, ``OR``, ``title:word``, ``prefix*``. Typing is never an error: a query
 whose syntax is broken (an unbalanced quote or bracket, a stray operator, ``field:`` with
 nothing after it) is searched as its plain words.
@@ -18,18 +19,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whoosh.qparser import AndGroup, MultifieldParser, OrGroup, PlusMinusPlugin
-from whoosh.query import And, AndMaybe, DisjunctionMax, Every, NullQuery, Or, Phrase, Query
+from whoosh.qparser import AndGroup, MultifieldParser, PlusMinusPlugin
+from whoosh.query import (
+    And,
+    AndNot,
+    DisjunctionMax,
+    Every,
+    Not,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    Term,
+)
 
+from indexer.analysis import MINOR_WORDS
 from indexer.schema import SCHEMA, TEXT_FIELDS
+from search_api.ranking import RankingSettings
 from search_api.spelling import Candidate, Vocabulary
 from search_api.synonyms import Thesaurus
 
 # Fields people may name in a query ("title:plan").
 QUERY_FIELDS = frozenset(TEXT_FIELDS)
 OPERATORS = frozenset({"AND", "OR", "NOT"})
-# How much the typed words occurring close together add, and how close is close.
-PROXIMITY_BOOST = 2.0
+# How close the typed words must be to earn the proximity bonus.
 PROXIMITY_SLOP = {"title": 2, "summary": 3, "body": 4}
 # Spelling alternatives searched for one unknown word.
 MAX_CORRECTIONS = 3
@@ -53,9 +66,9 @@ _PLAIN_WORD = re.compile(r'\w+|"[^"\s]+"')
 
 _strict_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=AndGroup)
 _strict_parser.add_plugin(PlusMinusPlugin())  # -word excludes
-_relaxed_parser = MultifieldParser(list(TEXT_FIELDS), SCHEMA, group=OrGroup)
-_relaxed_parser.add_plugin(PlusMinusPlugin())
 _ANALYZER = SCHEMA["body"].analyzer
+# The index terms of the minor words (a clause of these alone finds nothing by itself).
+_MINOR_TERMS = frozenset(t.text for w in MINOR_WORDS for t in _ANALYZER(w, mode="query"))
 
 
 class MalformedQuery(ValueError):
@@ -66,10 +79,8 @@ class MalformedQuery(ValueError):
 class UserQuery:
     """A typed query, ready to run."""
 
-    # Every plain word (or one of its synonyms or corrections) must match.
+    # Every plain word (or one of its synonyms or corrections) matching: the clauses ANDed.
     strict: Query | None
-    # Any plain word may match: searched after ``strict`` so partial matches come second.
-    relaxed: Query | None = None
     # Scores extra when the typed words occur close together; never decides a match.
     proximity: Query | None = None
     # Typed words the index does not know, each with the word it most likely meant.
@@ -80,9 +91,26 @@ class UserQuery:
     def lists_everything(self) -> bool:
         return isinstance(self.strict, Every)
 
-    def ranked(self, query: Query) -> Query:
-        """``query`` with the proximity bonus added to its score."""
-        return AndMaybe(query, self.proximity) if self.proximity is not None else query
+    # The parts a document may match: each typed word (with its alternatives), phrase or
+    # bracketed group; a document matching any of them is a match, and the clauses it matches
+    # add up to its score (``ranking.py``). Read from ``strict``.
+    clauses: list[Query] = field(init=False)
+    # What a match must not contain (``-word``).
+    excluded: list[Query] = field(init=False)
+    # For each clause, whether it is only a minor word ("the", "how", "my"): it adds to the
+    # score of what the other clauses find, and finds nothing by itself.
+    minor: list[bool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clauses, self.excluded = _clauses(self.strict)
+        self.minor = [is_minor(clause) for clause in self.clauses]
+
+    @property
+    def telling(self) -> list[Query]:
+        """The clauses that are not minor words (all of them when every one is): what the
+        results are highlighted for."""
+        kept = [c for c, minor in zip(self.clauses, self.minor, strict=True) if not minor]
+        return kept or self.clauses
 
     def suggestion(self) -> str | None:
         """The typed query with each unknown word replaced by its correction."""
@@ -106,10 +134,12 @@ class QueryReader:
         vocabulary: Vocabulary,
         thesaurus: Thesaurus,
         count: Callable[[Query], int],
+        ranking: RankingSettings | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.thesaurus = thesaurus
         self.count = count
+        self.ranking = ranking or RankingSettings()
 
     def read(self, typed: str) -> UserQuery:
         typed = typed.strip()
@@ -125,13 +155,11 @@ class QueryReader:
         strict = rewrite.parse(_strict_parser, text)
         if strict is None:
             return UserQuery(strict=None, typed=typed)
-        relaxed = rewrite.parse(_relaxed_parser, text)
-        if relaxed is not None and relaxed == strict:
-            relaxed = None
         return UserQuery(
             strict=strict,
-            relaxed=relaxed,
-            proximity=_proximity([word for run in runs for word in run]),
+            proximity=_proximity(
+                [word for run in runs for word in run], self.ranking.proximity_boost
+            ),
             corrections=rewrite.corrections,
             typed=typed,
         )
@@ -166,7 +194,9 @@ class QueryReader:
         for start, end, alternatives in self.thesaurus.find(words):
             pieces.extend(self._expand_word(w, words, rewrite) for w in words[position:start])
             own = " ".join(_term(word) for word in words[start:end])
-            pieces.append(rewrite.group([own, *(_quoted(alt) for alt in alternatives)]))
+            added = {_quoted(alt): self.ranking.synonym_weight for alt in alternatives}
+            added.pop(own, None)
+            pieces.append(rewrite.group({own: 1.0} | added))
             position = end
         pieces.extend(self._expand_word(w, words, rewrite) for w in words[position:])
         return " ".join(pieces)
@@ -178,7 +208,10 @@ class QueryReader:
         if not chosen:
             return _term(word)
         rewrite.corrections[word] = chosen[0]
-        return rewrite.group([_term(word), *chosen])
+        # The likeliest correction counts at the correction weight, the others at half of it.
+        weight = self.ranking.correction_weight
+        weights = [weight] + [weight / 2] * (len(chosen) - 1)
+        return rewrite.group({_term(word): 1.0} | dict(zip(chosen, weights, strict=True)))
 
     def _corrections(self, word: str, others: list[str]) -> list[str]:
         """The likeliest meant words: those that occur with the other typed words first, then
@@ -207,15 +240,18 @@ class _Rewrite:
     """Alternatives (synonyms, corrections) stand in the query string as placeholder words,
     so that Whoosh's parser, which flattens nested ORs, cannot merge them; each placeholder
     is then replaced by a disjunction-max of its alternatives, parsed one by one. A page
-    saying both "A&E" and "emergency department" is not twice as relevant to "a and e"."""
+    saying both "A&E" and "emergency department" is not twice as relevant to "a and e", and
+    every alternative but the first (what was typed) counts at its weight."""
 
     def __init__(self) -> None:
-        self.groups: dict[str, list[str]] = {}
+        # Each placeholder's alternatives, in order, with their weights: the first one is
+        # what was typed, at 1.
+        self.groups: dict[str, dict[str, float]] = {}
         self.corrections: dict[str, str] = {}
 
-    def group(self, alternatives: list[str]) -> str:
+    def group(self, weighted: dict[str, float]) -> str:
         placeholder = f"qqalt{len(self.groups)}qq"
-        self.groups[placeholder] = list(dict.fromkeys(alternatives))
+        self.groups[placeholder] = weighted
         return placeholder
 
     def parse(self, parser: MultifieldParser, text: str) -> Query | None:
@@ -231,10 +267,14 @@ class _Rewrite:
             if query.is_leaf():
                 return query
             return query.apply(lambda child: self._substitute(parser, child))
-        options = [q for alt in self.groups[placeholder] if (q := _parse(parser, alt))]
+        options = [
+            q if weight == 1.0 else q.with_boost(q.boost * weight)
+            for alternative, weight in self.groups[placeholder].items()
+            if weight > 0 and (q := _parse(parser, alternative)) is not None
+        ]
         if not options:
             return NullQuery
-        return options[0] if len(options) == 1 else DisjunctionMax(options, tiebreak=0.1)
+        return options[0] if len(options) == 1 else DisjunctionMax(options)
 
 
 def _placeholder_of(query: Query) -> str | None:
@@ -347,13 +387,38 @@ def _parse(parser: MultifieldParser, text: str) -> Query | None:
     return None if query is NullQuery else query
 
 
-def _proximity(words: list[str]) -> Query | None:
+def _proximity(words: list[str], boost: float) -> Query | None:
     """Phrase matches, with some slack, of the typed words in each text field."""
     terms = [t.text for word in words for t in _ANALYZER(word, mode="query")]
-    if len(terms) < 2:
+    if len(terms) < 2 or boost <= 0:
         return None
-    phrases = [
-        Phrase(name, terms, slop=PROXIMITY_SLOP[name], boost=PROXIMITY_BOOST)
-        for name in TEXT_FIELDS
-    ]
+    phrases = [Phrase(name, terms, slop=PROXIMITY_SLOP[name], boost=boost) for name in TEXT_FIELDS]
     return Or(phrases)
+
+
+def is_minor(clause: Query) -> bool:
+    """Whether a clause searches only minor words (``indexer.analysis.MINOR_WORDS``)."""
+    leaves = [clause] if clause.is_leaf() else list(clause.leaves())
+    return bool(leaves) and all(
+        isinstance(leaf, Term) and leaf.text in _MINOR_TERMS for leaf in leaves
+    )
+
+
+def _clauses(strict: Query | None) -> tuple[list[Query], list[Query]]:
+    """The ANDed parts of the strict query, and the parts it excludes."""
+    if strict is None or isinstance(strict, Every):
+        return [], []
+    excluded: list[Query] = []
+    query = strict
+    while isinstance(query, AndNot):
+        excluded.append(query.b)
+        query = query.a
+    if isinstance(query, And):
+        parts = [q for q in query.subqueries if not isinstance(q, Not)]
+        excluded.extend(q.query for q in query.subqueries if isinstance(q, Not))
+        if query.boost != 1.0:
+            parts = [q.with_boost(q.boost * query.boost) for q in parts]
+        return parts, excluded
+    if isinstance(query, Not):
+        return [], [*excluded, query.query]
+    return [query], excluded

@@ -32,11 +32,12 @@ from typing import Any
 import numpy as np
 from cachetools import LRUCache
 from whoosh.index import open_dir
-from whoosh.query import Query
+from whoosh.query import Or, Query
 from whoosh.reading import CorruptIndexError, ReaderClosed
 from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
+from indexer.analysis import MINOR_WORDS
 from indexer.document import PAGE_BREAK
 from indexer.store import IndexStore
 from indexer.text import shorten
@@ -44,7 +45,6 @@ from search_api.best_bets import BestBets
 from search_api.facets import FacetColumns, facet_values
 from search_api.postings import (
     DOC,
-    EMPTY,
     Matches,
     PostingArrays,
     exclude,
@@ -52,8 +52,8 @@ from search_api.postings import (
     restrict,
     union_docs,
 )
-from search_api.query import QueryReader, UserQuery
-from search_api.ranking import RecencySettings, recency_factors
+from search_api.query import QueryReader, UserQuery, plain_words
+from search_api.ranking import RankingSettings, RecencySettings, recency_factors
 from search_api.snippets import SNIPPET_CHARS, Highlighter, query_terms
 from search_api.spelling import Vocabulary
 from search_api.suggest import Suggester, parse_stoplist
@@ -191,6 +191,7 @@ class SearchService:
         best_bets_file: Path | None = None,
         suggest_stoplist_file: Path | None = None,
         recency: RecencySettings | None = None,
+        ranking: RankingSettings | None = None,
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
         budget_seconds: float = DEFAULT_BUDGET_SECONDS,
@@ -201,7 +202,9 @@ class SearchService:
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset())
-        self.recency = recency or RecencySettings()
+        ranking = ranking or RankingSettings()
+        # ``recency`` is the older way to set ranking.recency: it wins when given.
+        self.ranking = replace(ranking, recency=recency) if recency is not None else ranking
         self.today = today
         self.cache_responses = cache_responses
         self.budget_seconds = budget_seconds
@@ -250,7 +253,7 @@ class SearchService:
         version = _Version(
             name=path.name,
             searcher=searcher,
-            postings=PostingArrays(searcher),
+            postings=PostingArrays(searcher, self.ranking),
             facets=facets,
             vocabulary=vocabulary,
             suggester=Suggester(titles, vocabulary.frequencies),
@@ -368,20 +371,19 @@ class SearchService:
         pinned_ids = best_bets.pinned(request.q, today) if request.q else []
         with version.lock:
             searcher = version.searcher
-            query = QueryReader(version.vocabulary, thesaurus, version.count).read(request.q)
-            strict = version.postings.matches(query.strict)
-            relaxed = EMPTY
-            if query.relaxed and budget.left():
-                relaxed = version.postings.matches(query.relaxed)
+            query = self._reader(version, thesaurus).read(request.q)
+            if query.lists_everything:
+                found = version.postings.matches(query.strict)
+            else:
+                found = version.postings.covering(query.clauses, query.excluded, query.minor)
             pinned = [n for i in pinned_ids if (n := searcher.document_number(id=i)) is not None]
-            matched = union_docs(strict.docs, relaxed.docs, np.asarray(sorted(pinned), DOC))
+            matched = union_docs(found.docs, np.asarray(sorted(pinned), DOC))
             matched = version.facets.in_date_range(matched, request.date_from, request.date_to)
             allowed, facets = version.facets.count(matched, request.filters)
             kept = member(np.asarray(pinned, DOC), allowed)
             ranked = _Ranked(
                 pinned=[n for n, ok in zip(pinned, kept.tolist(), strict=True) if ok],
-                strict=restrict(strict, allowed),
-                relaxed=restrict(exclude(relaxed, strict.docs), allowed),
+                found=restrict(found, allowed),
             )
             results = self._page_of_hits(version, query, ranked, request, today, budget)
             suggestion = self._suggestion(version, thesaurus, query) if budget.left() else None
@@ -395,14 +397,19 @@ class SearchService:
             "facets": facets,
         }
 
-    @staticmethod
-    def _suggestion(version: _Version, thesaurus: Thesaurus, query: UserQuery) -> str | None:
+    def _reader(self, version: _Version, thesaurus: Thesaurus) -> QueryReader:
+        return QueryReader(version.vocabulary, thesaurus, version.count, self.ranking)
+
+    def _suggestion(self, version: _Version, thesaurus: Thesaurus, query: UserQuery) -> str | None:
         """The corrected query, offered only when it finds something itself."""
         suggested = query.suggestion()
         if suggested is None:
             return None
-        corrected = QueryReader(version.vocabulary, thesaurus, version.count).read(suggested)
-        if corrected.corrections or version.count(corrected.relaxed or corrected.strict) == 0:
+        corrected = self._reader(version, thesaurus).read(suggested)
+        if corrected.corrections:
+            return None
+        found = version.postings.covering(corrected.clauses, corrected.excluded, corrected.minor)
+        if not len(found):
             return None
         return suggested
 
@@ -423,7 +430,7 @@ class SearchService:
         if newest_first is None and query.lists_everything:
             newest_first = True  # nothing to rank by
         if newest_first is None:
-            recency = version.recency(self.recency, today)
+            recency = version.recency(self.ranking.recency, today)
             if not budget.left():
                 query = replace(query, proximity=None)  # ranked by the words alone
             order = ranked.by_relevance(version.postings, query, recency, limit=last)[first:]
@@ -434,7 +441,12 @@ class SearchService:
         searcher = version.searcher
         highlighter = None
         if not query.lists_everything and query.strict is not None and budget.left():
-            highlighter = Highlighter(query_terms(query.strict, version.postings), request.q)
+            # Marked: the words that found the results, not "the" or "how" beside them.
+            marked = Or(query.telling) if len(query.telling) > 1 else query.telling[0]
+            typed = [w for w in plain_words(request.q) if w.lower() not in MINOR_WORDS]
+            highlighter = Highlighter(
+                query_terms(marked, version.postings), " ".join(typed) or request.q
+            )
         return [
             _result(searcher.stored_fields(d), score, highlighter) | {"pinned": pinned}
             for d, score, pinned in order
@@ -494,15 +506,13 @@ class Budget:
 
 @dataclass(slots=True, kw_only=True)
 class _Ranked:
-    """The documents a search may show, in the groups that decide their order: pinned ones
-    first, then those matching every word, then those matching some (none of them twice)."""
+    """The documents a search may show: pinned ones first, then the rest by score."""
 
     pinned: list[int]
-    strict: Matches
-    relaxed: Matches
+    found: Matches
 
     def everything(self) -> np.ndarray:
-        return union_docs(self.strict.docs, self.relaxed.docs, np.asarray(sorted(self.pinned), DOC))
+        return union_docs(self.found.docs, np.asarray(sorted(self.pinned), DOC))
 
     @property
     def total(self) -> int:
@@ -512,13 +522,9 @@ class _Ranked:
         self, postings: PostingArrays, query: UserQuery, recency: np.ndarray, limit: int
     ) -> list[tuple[int, float | None, bool]]:
         order: list[tuple[int, float | None, bool]] = [(d, None, True) for d in self.pinned]
-        pinned = np.asarray(self.pinned, DOC)
-        for group in (self.strict, self.relaxed):
-            wanted = limit - len(order)
-            if wanted <= 0:
-                break
-            if len(pinned):
-                group = exclude(group, pinned)
+        wanted = limit - len(order)
+        if wanted > 0:
+            group = exclude(self.found, np.asarray(sorted(self.pinned), DOC))
             best = _top_scored(postings, query, group, recency, wanted)
             order.extend((d, score, False) for d, score in best)
         return order[:limit]

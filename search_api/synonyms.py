@@ -1,7 +1,13 @@
 """Query-time synonyms and acronyms from an editable file (``config/synonyms.txt``).
 
 Applied when a query is read, never when documents are indexed, so editing the file changes
-the next search without a rebuild.
+the next search without a rebuild. Two kinds of line:
+
+    jab, vaccination, immunisation      a group: any entry also finds the others
+    kids => children, young people      one way: "kids" also finds the right-hand entries,
+                                        but "children" does not find "kids"
+
+What is typed always counts more than what a synonym adds (``RankingSettings.synonym_weight``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,10 @@ def phrase_key(text: str) -> Key:
     return tuple(stem_word(word) for word in plain_words(text))
 
 
+def _entries(text: str) -> list[str]:
+    return [entry.strip() for entry in text.split(",") if entry.strip()]
+
+
 @dataclass(slots=True)
 class Thesaurus:
     # For each entry's key, every entry of every group it belongs to, as written.
@@ -32,17 +42,31 @@ class Thesaurus:
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            entries = [entry.strip() for entry in line.split(",") if entry.strip()]
-            if len(entries) < 2:
-                raise ValueError(f"line {number}: a group needs at least two entries")
-            for entry in entries:
-                key = phrase_key(entry)
-                if not key:
+            if "=>" in line:
+                left, _, right = line.partition("=>")
+                if "=>" in right:
+                    raise ValueError(f"line {number}: a one-way line has one =>")
+                typed, added = _entries(left), _entries(right)
+                if not typed or not added:
+                    raise ValueError(f"line {number}: a one-way line needs entries on both sides")
+            else:
+                typed = added = _entries(line)
+                if len(typed) < 2:
+                    raise ValueError(f"line {number}: a group needs at least two entries")
+            for entry in typed:
+                thesaurus._add(number, entry, [*typed, *added])
+            for entry in added:
+                if not phrase_key(entry):
                     raise ValueError(f"line {number}: {entry!r} has no words")
-                known = thesaurus.alternatives.get(key, ())
-                thesaurus.alternatives[key] = tuple(dict.fromkeys([*known, *entries]))
-                thesaurus.longest = max(thesaurus.longest, len(key))
         return thesaurus
+
+    def _add(self, number: int, entry: str, alternatives: list[str]) -> None:
+        key = phrase_key(entry)
+        if not key:
+            raise ValueError(f"line {number}: {entry!r} has no words")
+        known = self.alternatives.get(key, ())
+        self.alternatives[key] = tuple(dict.fromkeys([*known, *alternatives]))
+        self.longest = max(self.longest, len(key))
 
     def find(self, words: list[str]) -> list[tuple[int, int, tuple[str, ...]]]:
         """Where groups occur in a run of typed words: (start, end, alternatives), longest

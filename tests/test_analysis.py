@@ -64,10 +64,19 @@ def test_spelling_rules_leave_other_words_alone(word: str) -> None:
     assert canonical_spelling(word) == word
 
 
-def test_stop_words_go_and_the_spelling_vocabulary_keeps_words_as_written() -> None:
-    assert terms("the waiting lists for the hospital") == ["wait", "list", "hospit"]
+def test_stop_words_stay_and_the_spelling_vocabulary_keeps_words_as_written() -> None:
+    """Every word is indexed: "have your say" is a page's whole title, and idf, not a list,
+    says how little "the" counts."""
+    assert terms("the waiting lists for the hospital") == [
+        "the",
+        "wait",
+        "list",
+        "for",
+        "the",
+        "hospit",
+    ]
     vocabulary = [t.text for t in spelling_analyzer()("The waiting lists, COVID-19")]
-    assert vocabulary == ["waiting", "lists", "covid-19", "covid", "19"]
+    assert vocabulary == ["the", "waiting", "lists", "covid-19", "covid", "19"]
 
 
 def test_plain_words_keep_everything_for_phrase_matching() -> None:
