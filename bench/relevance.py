@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -422,8 +423,6 @@ def _script(name: str) -> str:
 @contextmanager
 def served(index_dir: Path) -> Iterator[str]:
     """``blmk-serve`` on a free loopback port, with the shipped synonyms and best bets."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
