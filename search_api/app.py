@@ -113,7 +113,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         synonyms_file=settings.synonyms_file,
         best_bets_file=settings.best_bets_file,
         suggest_stoplist_file=settings.suggest_stoplist_file,
-        recency=settings.recency,
         ranking=settings.ranking,
         budget_seconds=settings.search_budget_seconds,
     )

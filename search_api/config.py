@@ -51,8 +51,7 @@ class Settings:
     synonyms_file: Path | None = Path("config/synonyms.txt")
     best_bets_file: Path | None = Path("config/best-bets.toml")
     suggest_stoplist_file: Path | None = Path("config/suggest-stoplist.txt")
-    recency: RecencySettings = field(default_factory=RecencySettings)
-    # How matches are scored (``ranking.py``); ``recency`` above takes the place of its own.
+    # How matches are scored (``ranking.py``), news recency included.
     ranking: RankingSettings = field(default_factory=RankingSettings)
     # Websites allowed to call /search and /suggest from their pages (the embeddable box).
     cors_origins: frozenset[str] = frozenset()
@@ -100,12 +99,6 @@ class Settings:
             analytics_min_count=int(
                 env.get("BLMK_ANALYTICS_MIN_COUNT", defaults.analytics_min_count)
             ),
-            recency=RecencySettings(
-                weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
-                half_life_days=float(
-                    env.get("BLMK_NEWS_HALF_LIFE_DAYS", defaults.recency.half_life_days)
-                ),
-            ),
             ranking=_ranking_from_env(env, defaults.ranking),
         )
 
@@ -114,8 +107,13 @@ def _ranking_from_env(env: Mapping[str, str], defaults: RankingSettings) -> Rank
     def weight(name: str, default: float) -> float:
         return max(0.0, float(env.get(name, default)))
 
+    recency = RecencySettings(
+        weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
+        half_life_days=float(env.get("BLMK_NEWS_HALF_LIFE_DAYS", defaults.recency.half_life_days)),
+    )
     return replace(
         defaults,
+        recency=recency,
         synonym_weight=weight("BLMK_SYNONYM_WEIGHT", defaults.synonym_weight),
         correction_weight=weight("BLMK_CORRECTION_WEIGHT", defaults.correction_weight),
         expansion_weight=weight("BLMK_EXPANSION_WEIGHT", defaults.expansion_weight),

@@ -190,7 +190,6 @@ class SearchService:
         synonyms_file: Path | None = None,
         best_bets_file: Path | None = None,
         suggest_stoplist_file: Path | None = None,
-        recency: RecencySettings | None = None,
         ranking: RankingSettings | None = None,
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
@@ -202,9 +201,7 @@ class SearchService:
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset())
-        ranking = ranking or RankingSettings()
-        # ``recency`` is the older way to set ranking.recency: it wins when given.
-        self.ranking = replace(ranking, recency=recency) if recency is not None else ranking
+        self.ranking = ranking or RankingSettings()
         self.today = today
         self.cache_responses = cache_responses
         self.budget_seconds = budget_seconds
@@ -524,7 +521,9 @@ class _Ranked:
         order: list[tuple[int, float | None, bool]] = [(d, None, True) for d in self.pinned]
         wanted = limit - len(order)
         if wanted > 0:
-            group = exclude(self.found, np.asarray(sorted(self.pinned), DOC))
+            group = self.found
+            if self.pinned:
+                group = exclude(group, np.asarray(sorted(self.pinned), DOC))
             best = _top_scored(postings, query, group, recency, wanted)
             order.extend((d, score, False) for d, score in best)
         return order[:limit]

@@ -49,15 +49,16 @@ class Thesaurus:
                 typed, added = _entries(left), _entries(right)
                 if not typed or not added:
                     raise ValueError(f"line {number}: a one-way line needs entries on both sides")
+                for entry in added:
+                    if not phrase_key(entry):
+                        raise ValueError(f"line {number}: {entry!r} has no words")
+                alternatives = [*typed, *added]
             else:
-                typed = added = _entries(line)
+                typed = alternatives = _entries(line)
                 if len(typed) < 2:
                     raise ValueError(f"line {number}: a group needs at least two entries")
             for entry in typed:
-                thesaurus._add(number, entry, [*typed, *added])
-            for entry in added:
-                if not phrase_key(entry):
-                    raise ValueError(f"line {number}: {entry!r} has no words")
+                thesaurus._add(number, entry, alternatives)
         return thesaurus
 
     def _add(self, number: int, entry: str, alternatives: list[str]) -> None:

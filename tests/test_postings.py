@@ -99,15 +99,6 @@ def test_a_word_in_several_fields_is_one_bm25f_score(service: SearchService, wor
     assert found.scores == pytest.approx([expected[d] for d in found.docs.tolist()])
 
 
-def test_a_title_match_outweighs_the_same_count_in_a_long_body(service: SearchService) -> None:
-    """Saturation applies to the fields' sum: a word once in a short title beats it once in
-    a long body (both fields' frequencies are normalised by their own length)."""
-    postings = service.current().postings
-    title = postings.matches(Term("title", "plan"))
-    body = postings.matches(Term("body", "plan"))
-    assert title.scores.max() > body.scores.min()
-
-
 def test_an_alternative_scores_at_its_weight_and_a_group_as_its_best(
     service: SearchService,
 ) -> None:

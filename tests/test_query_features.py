@@ -105,6 +105,7 @@ def test_a_one_way_line_expands_only_from_its_left_side(
         ("=> children", "entries on both sides"),
         ("a => b => c", "one =>"),
         ("kids", "at least two entries"),
+        ("kids => !!!", "has no words"),
     ],
 )
 def test_a_bad_synonym_line_says_what_is_wrong(line: str, problem: str) -> None:
@@ -211,7 +212,11 @@ def test_recent_news_edges_ahead_but_other_types_do_not(tmp_path: Path) -> None:
     assert news[0]["score"] > news[1]["score"]
     studies = search(service, "parking", filters={"type": ("case-study",)})["results"]
     assert studies[0]["score"] == studies[1]["score"]
-    off = SearchService(settings.index_dir, today=today, recency=RecencySettings(weight=0))
+    off = SearchService(
+        settings.index_dir,
+        today=today,
+        ranking=RankingSettings(recency=RecencySettings(weight=0)),
+    )
     unboosted = search(off, "parking", filters={"type": ("news",)})["results"]
     assert unboosted[0]["score"] == unboosted[1]["score"]
 
