@@ -42,6 +42,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from bench import nhs_pages
 from bench.cranfield import (
     Cranfield,
@@ -363,6 +365,8 @@ class HalfFigures:
     mrr_at_10: float
     success_at_1: float
     ndcg_at_10: float
+    # Each topic query's nDCG@10, in query order (for the interval around the ratio).
+    topic_ndcgs: tuple[float, ...] = ()
 
 
 HALVES = {"odd": "odd (tuned on)", "even": "even (held out)"}
@@ -388,8 +392,22 @@ def measure_nhs(
             mrr_at_10=mean(reciprocal),
             success_at_1=mean(successes),
             ndcg_at_10=mean(ndcgs),
+            topic_ndcgs=tuple(ndcgs),
         )
     return figures
+
+
+def bootstrap_ratio_interval(
+    ours: Sequence[float], theirs: Sequence[float], rounds: int = 10_000, seed: int = 0
+) -> tuple[float, float]:
+    """The 95% interval of mean(ours) / mean(theirs) over the same queries resampled with
+    replacement (a paired bootstrap): how far a half's ratio could move on other queries of
+    the same kind. Eighteen queries make it wide."""
+    a, b = np.asarray(ours, float), np.asarray(theirs, float)
+    picks = np.random.default_rng(seed).integers(0, len(a), (rounds, len(a)))
+    ratios = a[picks].mean(axis=1) / np.maximum(b[picks].mean(axis=1), 1e-12)
+    low, high = np.percentile(ratios, [2.5, 97.5])
+    return float(low), float(high)
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +511,15 @@ def print_nhs(site: NhsSite) -> dict[str, HalfFigures]:
             f"{'':18} {'blmk-search / reference':28} {_ratio(a.mrr_at_10, b.mrr_at_10):>7} "
             f"{_ratio(a.success_at_1, b.success_at_1):>9} {_ratio(a.ndcg_at_10, b.ndcg_at_10):>8}"
         )
+        if a.topic_ndcgs:
+            low, high = bootstrap_ratio_interval(a.topic_ndcgs, b.topic_ndcgs)
+            wins = sum(x > y + 1e-9 for x, y in zip(a.topic_ndcgs, b.topic_ndcgs, strict=True))
+            losses = sum(x < y - 1e-9 for x, y in zip(a.topic_ndcgs, b.topic_ndcgs, strict=True))
+            print(
+                f"{'':18} nDCG@10 ratio, 95% interval over its {a.topics} topic queries "
+                f"(paired bootstrap): {low:.2f} to {high:.2f}; {wins} better, {losses} worse, "
+                f"{a.topics - wins - losses} the same"
+            )
     if in_process != ours:
         print("note: the same service in this process ranked differently from the server")
     print()

@@ -36,9 +36,20 @@ _MONTH_DAY_YEAR = re.compile(
 )
 
 
+# Pages and PDFs read by machine declare placeholder dates ("0001-01-01", the Unix epoch
+# "1970-01-01", a PDF's "1601"): none is a publication date, and each would be a year in the
+# facet and an "oldest first" result. The web, and everything this site publishes, is younger.
+EARLIEST_PUBLICATION = date(1990, 1, 1)
+
+
+def plausible(found: date | None) -> date | None:
+    """``found``, unless it is earlier than anything the site can have published."""
+    return found if found is not None and found >= EARLIEST_PUBLICATION else None
+
+
 def _safe_date(year: int, month: int, day: int) -> date | None:
     try:
-        return date(year, month, day)
+        return plausible(date(year, month, day))
     except ValueError:
         return None
 
@@ -63,8 +74,9 @@ def find_written_date(text: str) -> date | None:
 
 
 def as_date(value: object) -> date | None:
+    """A metadata timestamp's day, when it is a plausible publication date."""
     if isinstance(value, datetime):
-        return value.date()
+        return plausible(value.date())
     if isinstance(value, date):
-        return value
+        return plausible(value)
     return None

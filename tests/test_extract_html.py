@@ -53,8 +53,23 @@ BLMK = load_profile(DEFAULT_PROFILE)
         ("", f'<p><time datetime="2022-07-01">1 July 2022</time></p>{ARTICLE}', date(2022, 7, 1)),
         ("", f"<p>Posted on 22 August 2025 by the news team</p>{ARTICLE}", date(2025, 8, 22)),
         ("", ARTICLE, None),
+        (
+            '<script type="application/ld+json">{"datePublished": "0001-01-01T00:00:00Z"}'
+            '</script><meta name="date" content="1970-01-01">',
+            f"<p>Posted on 22 August 2025 by the news team</p>{ARTICLE}",
+            date(2025, 8, 22),
+        ),
+        ("", f"<p>Posted on 1 January 1970</p>{ARTICLE}", None),
     ],
-    ids=["published-time-meta", "json-ld", "time-element", "written-date", "no-date"],
+    ids=[
+        "published-time-meta",
+        "json-ld",
+        "time-element",
+        "written-date",
+        "no-date",
+        "placeholder-metadata-passed-over",
+        "placeholder-written-date",
+    ],
 )
 def test_publication_date_fallbacks(head: str, body: str, expected: date | None) -> None:
     assert extract_html(html_page("Clinic opens", body, head).encode()).date == expected

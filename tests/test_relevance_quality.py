@@ -25,6 +25,7 @@ from bench.relevance import (
     NhsSite,
     SampleFigures,
     average_precision,
+    bootstrap_ratio_interval,
     load_judged_queries,
     measure_engine,
     measure_nhs,
@@ -100,6 +101,16 @@ def test_reciprocal_rank_and_success_at_1() -> None:
     assert success_at_1(["a", "x"], {"a"}) == 1.0
     assert success_at_1(["x", "a"], {"a"}) == 0.0
     assert success_at_1([], {"a"}) == 0.0
+
+
+def test_the_ratio_interval_brackets_the_ratio_and_narrows_with_agreement() -> None:
+    assert bootstrap_ratio_interval([0.5] * 18, [0.5] * 18) == pytest.approx((1.0, 1.0))
+    mixed_ours, mixed_theirs = [1.0, 0.2, 0.9, 0.4] * 5, [0.6, 0.5, 0.6, 0.5] * 5
+    low, high = bootstrap_ratio_interval(mixed_ours, mixed_theirs)
+    assert low < sum(mixed_ours) / sum(mixed_theirs) < high
+    steady_low, steady_high = bootstrap_ratio_interval([0.9] * 20, [0.6] * 19 + [0.7])
+    assert high - low > steady_high - steady_low
+    assert steady_low > 1.0
 
 
 # --- Cranfield files and the two engines, on a few hand-made abstracts ---------------------
