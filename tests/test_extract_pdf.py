@@ -106,6 +106,23 @@ def test_a_pdf_without_a_text_layer_is_indexed_by_its_metadata_and_flagged(
     assert extract_file(path, SETTINGS, tmp_path).title == "Board minutes, June 2025"
 
 
+@pytest.mark.parametrize(
+    ("declared", "expected"), [("D:20240305120000Z", "2024-03-05"), ("D:19700101000000Z", None)]
+)
+def test_a_placeholder_creation_date_is_no_date(
+    tmp_path: Path, declared: str, expected: str | None
+) -> None:
+    """The Unix epoch, as PDF writers put it when they know no date, dates nothing."""
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    writer.add_metadata({"/Title": "Board minutes", "/CreationDate": declared})
+    path = tmp_path / "minutes.pdf"
+    with path.open("wb") as out:
+        writer.write(out)
+    found = extract_file(path, SETTINGS, tmp_path).date
+    assert (found.isoformat() if found else None) == expected
+
+
 def test_a_meaningless_title_gives_way_to_the_first_heading(tmp_path: Path) -> None:
     writer = PdfWriter(clone_from=PdfReader(INHALERS))
     writer.add_metadata({"/Title": "Microsoft Word - draft3.docx"})
