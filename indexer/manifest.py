@@ -23,7 +23,7 @@ from indexer.schema import SCHEMA
 
 MANIFEST = "manifest.json"
 # Raise when a change to the extractors or to analysis means every file must be read again.
-EXTRACTOR_VERSION = 3
+EXTRACTOR_VERSION = 4
 
 Stamp = tuple[int, int]  # (size, modification time in ns)
 
