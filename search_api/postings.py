@@ -236,15 +236,15 @@ class PostingArrays:
     def _leaf(self, query: Query) -> Matches:
         return self._cached(query, lambda: self._through_whoosh(query))
 
-    def _cached(self, query: Query, compute: Callable[[], Matches]) -> Matches:
+    def _cached(self, key: Query | tuple, compute: Callable[[], Matches]) -> Matches:
         with self._cache_lock:
-            found = self._cache.get(query)
+            found = self._cache.get(key)
         if found is not None:
             return found
         found = compute()
         # suppress: larger than the whole cache, so used once and not kept.
         with self._cache_lock, suppress(ValueError):
-            self._cache[query] = found
+            self._cache[key] = found
         return found
 
     def _unit(self, unit: _Unit) -> Matches:
@@ -317,13 +317,7 @@ class PostingArrays:
     def _postings(self, field: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
         """A term's live documents and its frequency in each, read a block at a time and
         kept (per field and term) in the cache."""
-        key = ("frequencies", field, text)
-        with self._cache_lock:
-            found = self._cache.get(key)
-        if found is None:
-            found = self._read_postings(field, text)
-            with self._cache_lock, suppress(ValueError):
-                self._cache[key] = found
+        found = self._cached(("frequencies", field, text), lambda: self._read_postings(field, text))
         return found.docs, found.scores
 
     def _read_postings(self, field: str, text: str | bytes) -> Matches:

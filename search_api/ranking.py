@@ -70,21 +70,6 @@ class RankingSettings:
     proximity_boost: float = 0.5
     recency: RecencySettings = field(default_factory=RecencySettings)
 
-    def __hash__(self) -> int:
-        return hash(
-            (
-                self.k1,
-                tuple(sorted(self.field_weights.items())),
-                tuple(sorted(self.field_b.items())),
-                self.coverage_exponent,
-                self.synonym_weight,
-                self.correction_weight,
-                self.expansion_weight,
-                self.proximity_boost,
-                self.recency,
-            )
-        )
-
 
 def idf(documents: int, matching: int) -> float:
     """BM25's inverse document frequency (never negative): what a match tells."""

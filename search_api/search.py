@@ -437,7 +437,7 @@ class SearchService:
         # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
         searcher = version.searcher
         highlighter = None
-        if not query.lists_everything and query.strict is not None and budget.left():
+        if not query.lists_everything and query.telling and budget.left():
             # Marked: the words that found the results, not "the" or "how" beside them.
             marked = Or(query.telling) if len(query.telling) > 1 else query.telling[0]
             typed = [w for w in plain_words(request.q) if w.lower() not in MINOR_WORDS]

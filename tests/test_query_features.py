@@ -116,17 +116,12 @@ def test_a_bad_synonym_line_says_what_is_wrong(line: str, problem: str) -> None:
 def test_synonyms_and_corrections_count_less_than_what_was_typed(service: SearchService) -> None:
     """A page saying "jab" scores higher for "jab" than an equal page saying "vaccination"."""
     version = service.current()
-    query = QueryReader(
-        version.vocabulary, service.synonyms.get(), version.count, service.ranking
-    ).read("jab")
-    (group,) = query.clauses
+    reader = QueryReader(version.vocabulary, service.synonyms.get(), version.count, service.ranking)
+    (group,) = reader.read("jab").clauses
     typed, *alternatives = group.subqueries
     assert typed.boost == 1.0
     assert {q.boost for q in alternatives} == {service.ranking.synonym_weight} == {0.5}
-    misspelt = QueryReader(
-        version.vocabulary, service.synonyms.get(), version.count, service.ranking
-    ).read("mentle")
-    (corrections,) = misspelt.clauses
+    (corrections,) = reader.read("mentle").clauses
     boosts = [q.boost for q in corrections.subqueries]
     assert boosts[0] == 1.0 and boosts[1] == service.ranking.correction_weight
     assert all(b == service.ranking.correction_weight / 2 for b in boosts[2:])
