@@ -24,9 +24,9 @@ from indexer.build import index_fields
 from indexer.document import Document
 from indexer.schema import SCHEMA
 from indexer.store import IndexStore
-from search_api.params import MAX_PER_PAGE
-from search_api.ranking import RankingSettings
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.ranking import RankingSettings
+from search_api.engine.service import SearchRequest, SearchService
+from search_api.http.params import MAX_PER_PAGE
 
 # Ranked document ids for a question, at most ``depth`` of them.
 SearchFn = Callable[[str, int], list[str]]

@@ -16,7 +16,7 @@ query's words OR-ed) over each collection's clean text.
    tuned on, even-numbered ones are held out: both halves are printed.
 3. Cranfield (``cranfield/``): nDCG@10 with graded gains and MAP over the top 100.
 
-Then an ablation table: each component of the ranking (``search_api.ranking``) switched off
+Then an ablation table: each component of the ranking (``search_api.engine.ranking``) switched off
 (or, when off by default, on) in turn, with its effect on every collection. Collections whose
 data is absent are skipped with a message. ``--sweep`` adds each parameter varied around
 its default, on the figures it may be chosen by (not the held-out half).
@@ -56,8 +56,8 @@ from bench.cranfield import (
 )
 from indexer.build import build_index
 from indexer.config import IndexerSettings
-from search_api.ranking import RankingSettings, RecencySettings
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.ranking import RankingSettings, RecencySettings
+from search_api.engine.service import SearchRequest, SearchService
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data"

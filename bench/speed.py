@@ -48,7 +48,7 @@ from bench.synthetic import QuerySets, generate_site, query_sets
 from indexer.build import build_index, update_index
 from indexer.config import IndexerSettings
 from indexer.store import IndexStore
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.service import SearchRequest, SearchService
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

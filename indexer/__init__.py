@@ -1,5 +1,58 @@
 """Reads the site's HTML pages and PDF documents and publishes a Whoosh index of them.
 
 Data flows one way: file on disk -> extractor -> ``Document`` -> index writer -> published
-index version. ``search_api`` reads what this package publishes and never writes to it.
+index version. ``search_api`` reads what this package publishes and never writes to it; it
+imports only the names below (an import-linter contract checks it), so the modules behind
+them can change without touching the search service.
 """
+
+from indexer.analysis import (
+    MINOR_WORDS,
+    canonical_spelling,
+    plain_words,
+    spelling_analyzer,
+    stem_word,
+)
+from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
+from indexer.config import IndexerSettings, optional_path
+from indexer.document import DOC_TYPES, PAGE_BREAK, SCOPES
+from indexer.errors import UnsupportedFile
+from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, check_content
+from indexer.extract.sidecar import sidecar_path
+from indexer.lock import BuildInProgress, BuildLock
+from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
+from indexer.store import IndexStore, NothingToRollBack
+from indexer.text import shorten
+from indexer.vocabulary import WordCounts
+
+__all__ = [
+    "DOC_TYPES",
+    "FACET_FIELDS",
+    "HTML_SUFFIXES",
+    "MINOR_WORDS",
+    "PAGE_BREAK",
+    "PDF_SUFFIXES",
+    "SCHEMA",
+    "SCOPES",
+    "TEXT_FIELDS",
+    "BuildError",
+    "BuildInProgress",
+    "BuildLock",
+    "BuildReport",
+    "IndexStore",
+    "IndexerSettings",
+    "NothingToRollBack",
+    "UnsupportedFile",
+    "WordCounts",
+    "build_index",
+    "canonical_spelling",
+    "check_content",
+    "optional_path",
+    "plain_words",
+    "shorten",
+    "sidecar_path",
+    "source_files",
+    "spelling_analyzer",
+    "stem_word",
+    "update_index",
+]

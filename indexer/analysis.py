@@ -10,7 +10,7 @@
 Stop words are indexed like any other word: a page titled "Have your say" matches all three
 words, in order, and BM25's idf already makes a word found on most pages count for little.
 ``MINOR_WORDS`` lists the words that, in a query with other words, add to a match's score but
-never find a document by themselves (``search_api.postings.PostingArrays.covering``).
+never find a document by themselves (``search_api.engine.postings.PostingArrays.covering``).
 
 The spelling analyser stops before the spelling variants and stemming: its terms are real
 words, the vocabulary that typo correction chooses from.

@@ -29,7 +29,7 @@ def build_schema() -> Schema:
         title=TEXT(analyzer=analyzer, stored=True, field_boost=TITLE_BOOST),
         summary=TEXT(analyzer=analyzer, stored=True, field_boost=SUMMARY_BOOST),
         body=TEXT(analyzer=analyzer, stored=True),
-        # Dates and page counts are read from stored fields (``search_api.facets``), never
+        # Dates and page counts are read from stored fields (``search_api.engine.facets``), never
         # searched through the index, so they cost no postings.
         date=STORED(),
         year=ID(stored=True),

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import waitress
 
-from search_api.app import get_app
-from search_api.config import Settings
-from search_api.observability import ACCESS_LOG
-from search_api.search import IndexUnavailable
+from search_api.engine import IndexUnavailable
+from search_api.http.app import get_app
+from search_api.http.observability import ACCESS_LOG
+from search_api.http.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,8 +26,8 @@ from pypdf.generic import DictionaryObject, NameObject, StreamObject
 
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
-from search_api.app import create_app
-from search_api.search import SearchService
+from search_api.engine.service import SearchService
+from search_api.http.app import create_app
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the installed commands, blmk-index and blmk-serve

@@ -18,7 +18,7 @@ import pytest
 from indexer.build import build_index
 from indexer.config import IndexerSettings
 from indexer.lock import BuildLock
-from search_api.admin import IndexJobs
+from search_api.staff.jobs import IndexJobs
 from tests.conftest import CORPUS, get_json, html_page, serve
 
 TOKEN = "s3cret-admin-token"

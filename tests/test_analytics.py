@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from indexer.build import BuildReport
 from indexer.config import IndexerSettings
-from search_api.analytics import (
+from search_api.engine.service import SearchRequest
+from search_api.staff.analytics import (
     MAX_QUERY_CHARS,
     PERSONAL,
     QueryLog,
@@ -29,7 +30,6 @@ from search_api.analytics import (
     iso_week,
     query_key,
 )
-from search_api.search import SearchRequest
 from tests.conftest import get_json, serve
 
 TOKEN = "analytics-t0ken"
@@ -345,7 +345,7 @@ def test_a_damaged_file_is_set_aside_and_counting_starts_afresh(
 ) -> None:
     path = tmp_path / "analytics.json"
     path.write_bytes(content)
-    with caplog.at_level(logging.ERROR, logger="search_api.analytics"):
+    with caplog.at_level(logging.ERROR, logger="search_api.staff.analytics"):
         log = QueryLog(path, today=Calendar())
     assert "counting starts afresh" in caplog.text
     assert counts(log)[0]["searches"] == 0

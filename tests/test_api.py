@@ -9,9 +9,9 @@ import pytest
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
-from search_api.app import create_app
-from search_api.config import Settings
-from search_api.search import SearchService
+from search_api.engine.service import SearchService
+from search_api.http.app import create_app
+from search_api.http.settings import Settings
 from tests.conftest import html_page, write_corpus
 
 

@@ -14,7 +14,7 @@ from indexer.build import BuildError, BuildReport, build_index, extract_all
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.store import IndexStore
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.service import SearchRequest, SearchService
 from tests.conftest import (
     CORPUS,
     blank_pdf,

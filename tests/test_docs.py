@@ -8,12 +8,12 @@ import pytest
 
 from indexer.cli import _parser as index_parser
 from indexer.schema import FACET_FIELDS
-from search_api.search import SORTS
+from search_api.engine.service import SORTS
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-SOURCES = [REPO / "indexer" / "config.py", REPO / "search_api" / "config.py"]
-ROUTES = re.findall(r'add_route\("([^"]+)"', (REPO / "search_api" / "app.py").read_text())
+SOURCES = [REPO / "indexer" / "config.py", REPO / "search_api" / "http" / "settings.py"]
+ROUTES = re.findall(r'add_route\("([^"]+)"', (REPO / "search_api" / "http" / "app.py").read_text())
 
 
 def test_readme_starts_with_the_two_commands() -> None:

@@ -10,7 +10,7 @@ from random import Random
 import numpy as np
 import pytest
 
-from search_api.facets import DENSE_SHARE, FacetColumns, facet_values
+from search_api.engine.facets import DENSE_SHARE, FacetColumns, facet_values
 
 TOPICS = ["Mental health", "Vaccinations", "Green plan", "Pharmacy", "Children"]
 TYPES = ["news", "page", "case-study", "document"]

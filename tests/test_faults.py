@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from indexer.store import IndexStore
-from search_api.search import IndexUnavailable, SearchRequest, SearchService
+from search_api.engine import IndexUnavailable, SearchRequest, SearchService
 from tests.conftest import cli_build, get_json, run_build, serve
 
 # The server checks for a newly published version this often.

@@ -16,10 +16,10 @@ from schemathesis.checks import positive_data_acceptance
 
 from indexer.build import BuildReport
 from indexer.config import IndexerSettings
-from search_api.app import create_app
-from search_api.config import Settings
-from search_api.resources import OPENAPI
-from search_api.search import SearchService
+from search_api.engine.service import SearchService
+from search_api.http.app import create_app
+from search_api.http.resources import OPENAPI
+from search_api.http.settings import Settings
 from tests.conftest import get_json
 
 SPEC = json.loads(OPENAPI.read_text(encoding="utf-8"))

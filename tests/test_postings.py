@@ -1,5 +1,5 @@
 """Matching and scoring with posting arrays: the same documents as Whoosh's own matchers, and
-the scores ``search_api.ranking`` defines, checked against a plain reading of the formulas
+the scores ``search_api.engine.ranking`` defines, checked against a plain reading of the formulas
 through Whoosh's public reader API."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from whoosh.collectors import TopCollector
 from whoosh.query import DisjunctionMax, Or, Query, Term
 
-from search_api.query import QueryReader
-from search_api.ranking import RankingSettings
-from search_api.search import SearchService
+from search_api.engine.query import QueryReader
+from search_api.engine.ranking import RankingSettings
+from search_api.engine.service import SearchService
 
 QUERIES = json.loads((Path(__file__).parent / "relevance" / "queries.json").read_text())
 SYNTAX = [

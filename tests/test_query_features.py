@@ -10,11 +10,11 @@ import pytest
 
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
-from search_api.config import Settings
-from search_api.query import MalformedQuery, QueryReader, lex, plain_words
-from search_api.ranking import RankingSettings, RecencySettings
-from search_api.search import SearchRequest, SearchService
-from search_api.synonyms import Thesaurus
+from search_api.editorial.synonyms import Thesaurus
+from search_api.engine.query import MalformedQuery, QueryReader, lex, plain_words
+from search_api.engine.ranking import RankingSettings, RecencySettings
+from search_api.engine.service import SearchRequest, SearchService
+from search_api.http.settings import Settings
 from tests.conftest import html_page, write_corpus
 
 A_AND_E_ARTICLE = "news/2023-12-05-keep-a-and-e-for-emergencies-this-winter.html"

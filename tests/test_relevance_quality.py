@@ -37,7 +37,7 @@ from bench.relevance import (
 )
 from indexer.build import build_index
 from indexer.config import IndexerSettings
-from search_api.search import SearchService
+from search_api.engine.service import SearchService
 from tests.conftest import CORPUS, SHARED_DATA, shared_data
 
 # Floors: the figures measured on 2026-12-01 less a small margin (the ranking is deterministic,

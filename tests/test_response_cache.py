@@ -11,7 +11,7 @@ import pytest
 
 from indexer.build import build_index, update_index
 from indexer.config import IndexerSettings
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.service import SearchRequest, SearchService
 from tests.conftest import REPO, html_page, write_corpus
 from tests.test_postings import TYPED
 

@@ -11,8 +11,8 @@ from indexer.config import IndexerSettings
 from indexer.document import PAGE_BREAK
 from indexer.extract import extract_file
 from indexer.store import IndexStore
-from search_api.pages import PageRanker
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.pdf_pages import PageRanker
+from search_api.engine.service import SearchRequest, SearchService
 from tests.conftest import CORPUS, html_page, write_corpus
 
 

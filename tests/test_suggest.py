@@ -10,7 +10,7 @@ from random import Random
 import pytest
 
 from indexer.analysis import plain_words
-from search_api.suggest import MAX_SUGGESTIONS, MAX_TITLES, MIN_DOCUMENTS, Suggester
+from search_api.engine.suggest import MAX_SUGGESTIONS, MAX_TITLES, MIN_DOCUMENTS, Suggester
 
 WORDS = [
     "green",

@@ -18,7 +18,7 @@ import pytest
 from bench.synthetic import NO_FPDF, SiteStats, generate_site, query_sets, vocabulary
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.service import SearchRequest, SearchService
 
 HAVE_FPDF = find_spec("fpdf") is not None
 needs_fpdf = pytest.mark.skipif(not HAVE_FPDF, reason="fpdf2 (the dev extra) is not installed")

@@ -18,7 +18,7 @@ from indexer.config import IndexerSettings
 from indexer.lock import BuildInProgress, BuildLock
 from indexer.store import IndexStore
 from indexer.vocabulary import WordCounts
-from search_api.search import SearchRequest, SearchService
+from search_api.engine.service import SearchRequest, SearchService
 from tests.conftest import CORPUS, html_page, shared_data, write_corpus
 
 BIN = Path(sys.executable).parent

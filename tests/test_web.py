@@ -10,8 +10,8 @@ import falcon.testing
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
-from search_api.app import create_app
-from search_api.search import SearchService
+from search_api.engine.service import SearchService
+from search_api.http.app import create_app
 from tests.conftest import write_corpus
 
 

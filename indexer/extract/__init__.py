@@ -10,7 +10,7 @@ from urllib.parse import quote
 from indexer.config import IndexerSettings
 from indexer.document import PAGE_BREAK, Document
 from indexer.errors import TooLargeFile, UnreadableFile, UnsupportedFile
-from indexer.extract.html import extract_html
+from indexer.extract.html import decode_html, extract_html, looks_like_html
 from indexer.extract.layout import (
     FolderFacets,
     facets_from_breadcrumb,
@@ -60,6 +60,26 @@ def sniff(data: bytes) -> str:
     if b"\x00" in data[:4096] and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "binary"
     return "text"
+
+
+def check_content(name: str, data: bytes) -> None:
+    """``UnsupportedFile`` unless ``data`` is what ``name`` says and a build would read it:
+    the same tests a build applies, so a file accepted before it is indexed gets indexed."""
+    if not data.strip():
+        raise UnsupportedFile("the file is empty")
+    kind = sniff(data)
+    if Path(name).suffix.lower() in PDF_SUFFIXES:
+        if kind != "pdf":
+            raise UnsupportedFile("this is not a PDF (it has no PDF header)")
+        return
+    if kind != "text":
+        raise UnsupportedFile(f"this is not an HTML page (it holds {kind} data)")
+    try:
+        markup = decode_html(data[:65536])
+    except UnsupportedFile:
+        markup = ""
+    if not looks_like_html(markup):
+        raise UnsupportedFile("this is not an HTML page (no HTML markup found)")
 
 
 def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None = None) -> Document:

@@ -18,10 +18,9 @@ from typing import Any
 
 from whoosh.query import Every, MultiTerm, Query
 
-from indexer.schema import SCHEMA, TEXT_FIELDS
-from indexer.text import shorten
-from search_api.pages import PageRanker, page_url
-from search_api.postings import PostingArrays
+from indexer import SCHEMA, TEXT_FIELDS, shorten
+from search_api.engine.pdf_pages import PageRanker, page_url
+from search_api.engine.postings import PostingArrays
 
 SNIPPET_CHARS = 240
 # Text shown before the first match of a snippet's window.

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 from cachetools import LRUCache
 
-from indexer.analysis import plain_words
+from indexer import plain_words
 
 MAX_SUGGESTIONS = 8
 MAX_TITLES = 4
@@ -30,14 +30,6 @@ CACHED_PREFIXES = 20_000
 # Titles (the shortest) read for the phrases that complete several words: "the p" may match
 # thousands of titles on a large site, and a few thousand show the common phrases well.
 MAX_PHRASE_TITLES = 2_000
-
-
-def parse_stoplist(text: str) -> frozenset[str]:
-    return frozenset(
-        " ".join(plain_words(line))
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    )
 
 
 class Suggester:

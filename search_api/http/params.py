@@ -7,10 +7,9 @@ from datetime import date
 
 import falcon
 
-from indexer.document import DOC_TYPES, SCOPES
-from indexer.schema import FACET_FIELDS
-from search_api.errors import invalid_parameter
-from search_api.search import SORTS, SearchRequest
+from indexer import DOC_TYPES, FACET_FIELDS, SCOPES
+from search_api.engine import SORTS, SearchRequest
+from search_api.http.errors import invalid_parameter
 
 MAX_PER_PAGE = 50
 # Bounds on the work one request can ask for: a pasted essay is refused with a clear message

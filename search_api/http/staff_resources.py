@@ -14,23 +14,20 @@ from typing import Any
 
 import falcon
 
-from indexer.lock import BuildInProgress
-from indexer.store import NothingToRollBack
-from search_api.admin import (
-    IndexJobs,
+from indexer import BuildInProgress, NothingToRollBack
+from search_api.http.params import int_param
+from search_api.http.throttle import FailureThrottle
+from search_api.http.views import render_admin_page
+from search_api.staff.analytics import QueryLog
+from search_api.staff.jobs import IndexJobs, index_versions, roll_back
+from search_api.staff.uploads import (
     Upload,
     UploadRejected,
     UploadTooLarge,
     delete_document,
-    index_versions,
     list_documents,
-    roll_back,
     store_upload,
 )
-from search_api.analytics import QueryLog
-from search_api.params import int_param
-from search_api.throttle import FailureThrottle
-from search_api.web import render_admin_page
 
 UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
 # GET /admin/analytics: weeks asked for at most (fewer are answered when fewer are kept), and

@@ -29,7 +29,7 @@ from datetime import date
 
 import numpy as np
 
-from search_api.facets import UNDATED, FacetColumns, day_number
+from search_api.engine.facets import UNDATED, FacetColumns, day_number
 
 RECENCY_TYPES = ("news",)
 

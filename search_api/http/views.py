@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from indexer.schema import FACET_FIELDS
-from search_api.search import SearchRequest
+from indexer import FACET_FIELDS
+from search_api.engine import SearchRequest
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"

@@ -23,7 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from search_api.search import SearchService
+from search_api.engine import SearchService
 
 ACCESS_LOG = "blmk.access"
 UNMATCHED = "unmatched"

@@ -16,34 +16,24 @@ from __future__ import annotations
 
 import html
 import logging
-import pickle
-import struct
-import threading
 import time
-import weakref
-import zlib
-from collections.abc import Callable, Iterator
-from contextlib import suppress
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from cachetools import LRUCache
-from whoosh.index import open_dir
-from whoosh.query import Or, Query
-from whoosh.reading import CorruptIndexError, ReaderClosed
-from whoosh.scoring import BM25F
-from whoosh.searching import Searcher
+from whoosh.query import Or
 
-from indexer.analysis import MINOR_WORDS
-from indexer.document import PAGE_BREAK
-from indexer.store import IndexStore
-from indexer.text import shorten
-from search_api.best_bets import BestBets
-from search_api.facets import FacetColumns, facet_values
-from search_api.postings import (
+from indexer import MINOR_WORDS, PAGE_BREAK, IndexStore, shorten
+from search_api.editorial.best_bets import BestBets
+from search_api.editorial.stoplist import parse_stoplist
+from search_api.editorial.synonyms import Thesaurus
+from search_api.editorial.watched import WatchedFile
+from search_api.engine.facets import facet_values
+from search_api.engine.highlight import SNIPPET_CHARS, Highlighter, query_terms
+from search_api.engine.postings import (
     DOC,
     Matches,
     PostingArrays,
@@ -52,13 +42,9 @@ from search_api.postings import (
     restrict,
     union_docs,
 )
-from search_api.query import QueryReader, UserQuery, plain_words
-from search_api.ranking import RankingSettings, RecencySettings, recency_factors
-from search_api.snippets import SNIPPET_CHARS, Highlighter, query_terms
-from search_api.spelling import Vocabulary
-from search_api.suggest import Suggester, parse_stoplist
-from search_api.synonyms import Thesaurus
-from search_api.watched import WatchedFile
+from search_api.engine.query import QueryReader, UserQuery, plain_words
+from search_api.engine.ranking import RankingSettings
+from search_api.engine.versions import Version, VersionKeeper, open_version
 
 # Sort orders: None ranks by relevance; True and False sort by date, newest or oldest first.
 SORTS: dict[str, bool | None] = {"relevance": None, "newest": True, "oldest": False}
@@ -89,25 +75,6 @@ CACHED_RESPONSES = 4096
 log = logging.getLogger(__name__)
 
 
-class IndexUnavailable(Exception):
-    """No index version can be served: none has been published at the configured location,
-    or every one that could stand in is damaged."""
-
-
-# What reading a version's files raises when they are damaged or cannot be read: a fault of
-# the files (disk, copying, tampering), not of this code. The version is then set aside.
-INDEX_DAMAGE: tuple[type[BaseException], ...] = (
-    CorruptIndexError,
-    OSError,
-    EOFError,
-    zlib.error,
-    struct.error,
-    pickle.UnpicklingError,
-)
-# A version that failed is tried again after this long: the fault may have been put right.
-RETRY_SECONDS = 30.0
-
-
 @dataclass(slots=True, kw_only=True)
 class SearchRequest:
     q: str = ""
@@ -131,50 +98,6 @@ class SearchRequest:
             self.date_from,
             self.date_to,
         )
-
-
-@dataclass(slots=True, weakref_slot=True)
-class _Version:
-    """One opened index version; its lock serialises use of its (not thread-safe) searcher."""
-
-    name: str
-    searcher: Searcher
-    postings: PostingArrays
-    facets: FacetColumns
-    vocabulary: Vocabulary
-    suggester: Suggester
-    info: dict[str, Any]
-    responses: LRUCache = field(default_factory=lambda: LRUCache(CACHED_RESPONSES))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    # The cache's own (an LRU's bookkeeping is not thread-safe); never held while searching.
-    responses_lock: threading.Lock = field(default_factory=threading.Lock)
-    _recency: tuple[date, RecencySettings, np.ndarray] | None = None
-
-    def count(self, query: Query | None) -> int:
-        return self.postings.count(query)
-
-    def cached(self, key: tuple) -> dict[str, Any] | None:
-        with self.responses_lock:
-            return self.responses.get(key)
-
-    def remember(self, key: tuple, answer: dict[str, Any]) -> None:
-        with self.responses_lock:
-            self.responses[key] = answer
-
-    def release_caches(self) -> None:
-        """Frees what searching has cached, for a version kept only in case the next one
-        fails: two versions' caches would double the memory searching holds."""
-        with self.lock:
-            self.postings.clear()
-        with self.responses_lock:
-            self.responses.clear()
-        self.suggester.clear()
-
-    def recency(self, settings: RecencySettings, today: date) -> np.ndarray:
-        """Each document's recency multiplier, worked out again when the day changes."""
-        if self._recency is None or self._recency[:2] != (today, settings):
-            self._recency = (today, settings, recency_factors(self.facets, settings, today))
-        return self._recency[2]
 
 
 class SearchService:
@@ -205,138 +128,18 @@ class SearchService:
         self.today = today
         self.cache_responses = cache_responses
         self.budget_seconds = budget_seconds
-        self._reopen_lock = threading.Lock()
-        # Versions that failed to open or to answer, and when (``RETRY_SECONDS``).
-        self._failed: dict[str, float] = {}
-        # The version served before the current one: it stands in if the current one fails.
-        self._previous: _Version | None = None
-        self._version = self._open_first()
-        self._checked_at = clock()
-
-    def _open_first(self) -> _Version:
-        """The published version, or when it cannot be opened the newest earlier one that
-        can (the problem logged); ``IndexUnavailable`` when there is none."""
-        current = self.store.current()
-        if current is None:
-            raise IndexUnavailable(
-                f"no index published in {self.store.root}: run 'blmk-index build' first"
-            )
-        earlier = [v for v in reversed(self.store.published()) if v.name != current.name]
-        for path in [current, *earlier]:
-            try:
-                return self._open(path)
-            except Exception:
-                log.exception("cannot open index version %s", path.name)
-                self._failed[path.name] = self.clock()
-        raise IndexUnavailable(
-            f"the published index version {current.name} in {self.store.root} cannot be read, "
-            "and no earlier version can stand in: rebuild it with 'blmk-index build'"
+        self.versions = VersionKeeper(
+            self.store,
+            lambda path: open_version(path, self.store, self.ranking),
+            refresh_seconds,
+            clock,
         )
-
-    def _open(self, path: Path) -> _Version:
-        index = open_dir(str(path))
-        reader = index.reader()
-        titles: list[str] = []
-
-        def stored() -> Iterator[tuple[int, dict[str, Any]]]:
-            """Every document's stored fields, read once: titles noted for suggestions."""
-            for docnum, fields in reader.iter_docs():
-                titles.append(str(fields.get("title", "")))
-                yield docnum, fields
-
-        facets = FacetColumns(reader.doc_count_all(), stored())
-        searcher = Searcher(reader, weighting=BM25F(), fromindex=index)
-        vocabulary = Vocabulary.of_version(path)
-        version = _Version(
-            name=path.name,
-            searcher=searcher,
-            postings=PostingArrays(searcher, self.ranking),
-            facets=facets,
-            vocabulary=vocabulary,
-            suggester=Suggester(titles, vocabulary.frequencies),
-            info=self.store.build_info(path),
-        )
-        # The segment files stay open while the version is in use; they are closed when no
-        # request and no service holds it any longer (a replaced version may still be
-        # answering requests that started on it).
-        weakref.finalize(version, _close, searcher)
-        return version
-
-    def current(self) -> _Version:
-        """The version to answer a request from, reopened if a build has published another."""
-        now = self.clock()
-        if now - self._checked_at < self.refresh_seconds:
-            return self._version
-        if not self._reopen_lock.acquire(blocking=False):
-            return self._version  # another request is already reopening
-        try:
-            self._checked_at = now
-            try:
-                published = self.store.current()
-            except OSError:  # the index folder cannot be read just now: keep what is open
-                log.exception("cannot tell which version is published; %s", self._version.name)
-                published = None
-            if (
-                published is not None
-                and published.name != self._version.name
-                and now - self._failed.get(published.name, -RETRY_SECONDS) >= RETRY_SECONDS
-            ):
-                try:
-                    opened = self._open(published)
-                except Exception:  # a damaged version must not take the live search down
-                    self._failed[published.name] = now
-                    log.exception(
-                        "cannot open index version %s; still serving %s",
-                        published.name,
-                        self._version.name,
-                    )
-                else:
-                    self._previous, self._version = self._version, opened
-                    self._failed.pop(published.name, None)
-                    self._previous.release_caches()
-        finally:
-            self._reopen_lock.release()
-        return self._version
-
-    def _set_aside(self, version: _Version) -> _Version:
-        """After ``version`` failed to read its own files: the version to answer from instead
-        (the one served before it), or ``IndexUnavailable`` when there is none."""
-        log.exception("index version %s is damaged", version.name)
-        with self._reopen_lock:
-            self._failed[version.name] = self.clock()
-            if self._version is version:
-                if self._previous is None or self._previous is version:
-                    raise IndexUnavailable(
-                        f"the index version {version.name} is damaged and no earlier version "
-                        "is open to stand in: rebuild the index with 'blmk-index build'"
-                    )
-                self._version, self._previous = self._previous, None
-                log.warning("serving %s in place of %s", self._version.name, version.name)
-            return self._version
-
-    def _answer_from(self, read: Callable[[_Version], Any]) -> Any:
-        """``read`` on the version being served; on a damaged one, once more on the version
-        that stands in for it; when that fails too, ``IndexUnavailable``."""
-        version = self.current()
-        try:
-            return read(version)
-        except INDEX_DAMAGE:
-            stand_in = self._set_aside(version)
-        try:
-            return read(stand_in)
-        except INDEX_DAMAGE as error:
-            with suppress(IndexUnavailable):
-                self._set_aside(stand_in)
-            raise IndexUnavailable(
-                f"the index versions {version.name} and {stand_in.name} are damaged: rebuild "
-                "the index with 'blmk-index build'"
-            ) from error
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         started = time.perf_counter()
-        return self._answer_from(lambda version: self._search(version, request, started))
+        return self.versions.answer_from(lambda version: self._search(version, request, started))
 
-    def _search(self, version: _Version, request: SearchRequest, started: float) -> dict[str, Any]:
+    def _search(self, version: Version, request: SearchRequest, started: float) -> dict[str, Any]:
         thesaurus = self.synonyms.get()
         best_bets = self.best_bets.get()
         today = self.today()
@@ -358,7 +161,7 @@ class SearchService:
 
     def _answer(
         self,
-        version: _Version,
+        version: Version,
         request: SearchRequest,
         thesaurus: Thesaurus,
         best_bets: BestBets,
@@ -394,10 +197,10 @@ class SearchService:
             "facets": facets,
         }
 
-    def _reader(self, version: _Version, thesaurus: Thesaurus) -> QueryReader:
+    def _reader(self, version: Version, thesaurus: Thesaurus) -> QueryReader:
         return QueryReader(version.vocabulary, thesaurus, version.count, self.ranking)
 
-    def _suggestion(self, version: _Version, thesaurus: Thesaurus, query: UserQuery) -> str | None:
+    def _suggestion(self, version: Version, thesaurus: Thesaurus, query: UserQuery) -> str | None:
         """The corrected query, offered only when it finds something itself."""
         suggested = query.suggestion()
         if suggested is None:
@@ -412,7 +215,7 @@ class SearchService:
 
     def _page_of_hits(
         self,
-        version: _Version,
+        version: Version,
         query: UserQuery,
         ranked: _Ranked,
         request: SearchRequest,
@@ -449,21 +252,25 @@ class SearchService:
             for d, score, pinned in order
         ]
 
+    def current(self) -> Version:
+        """The version requests are answered from now (reopened when a build published one)."""
+        return self.versions.current()
+
     def suggest(self, typed: str) -> dict[str, Any]:
         """Completions of what has been typed so far (no searcher needed: lists in memory)."""
-        suggestions = self.current().suggester.suggest(typed, self.suggest_stoplist.get())
+        suggestions = self.versions.current().suggester.suggest(typed, self.suggest_stoplist.get())
         return {"query": typed, "suggestions": suggestions}
 
     def document(self, doc_id: str) -> dict[str, Any] | None:
-        def read(version: _Version) -> dict[str, Any] | None:
+        def read(version: Version) -> dict[str, Any] | None:
             with version.lock:
                 fields = version.searcher.document(id=doc_id)
             return _stored_document(fields) if fields else None
 
-        return self._answer_from(read)
+        return self.versions.answer_from(read)
 
     def health(self) -> dict[str, Any]:
-        version = self.current()
+        version = self.versions.current()
         with version.lock:
             count = version.searcher.doc_count()
         return {
@@ -476,11 +283,6 @@ class SearchService:
     def last_build(self) -> dict[str, Any] | None:
         """The last build's record, which may have failed and left an older version serving."""
         return self.store.last_build()
-
-
-def _close(searcher: Searcher) -> None:
-    with suppress(ReaderClosed):  # closed already, by whoever broke it
-        searcher.close()
 
 
 class Budget:

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import falcon
 
-from search_api.analytics import QueryLog
-from search_api.errors import UNAVAILABLE_RETRY_SECONDS, invalid_parameter
-from search_api.params import parse_search_request
-from search_api.search import IndexUnavailable, SearchRequest, SearchService
-from search_api.web import render_search_page
+from search_api.engine import IndexUnavailable, SearchRequest, SearchService
+from search_api.http.errors import UNAVAILABLE_RETRY_SECONDS, invalid_parameter
+from search_api.http.params import parse_search_request
+from search_api.http.views import render_search_page
+from search_api.staff.analytics import QueryLog
 
 MAX_SUGGEST_CHARS = 100
 # What the public page says when no index can be served; the reason, which is for staff,

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from search_api.search import SearchRequest
+from search_api.engine import SearchRequest
 
 PERSONAL = "[personal data removed]"
 MAX_QUERY_CHARS = 256

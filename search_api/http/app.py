@@ -7,9 +7,22 @@ from pathlib import Path
 
 import falcon
 
-from indexer.config import IndexerSettings
-from search_api.admin import IndexJobs
-from search_api.admin_resources import (
+from indexer import IndexerSettings
+from search_api.engine import IndexUnavailable, SearchService
+from search_api.http.errors import handle_unavailable, handle_unexpected, serialize_error
+from search_api.http.observability import AccessObserver, MetricsResource, new_registry
+from search_api.http.resources import (
+    CrossOrigin,
+    DocumentResource,
+    HealthResource,
+    OpenApiResource,
+    SearchPage,
+    SearchResource,
+    SecurityHeaders,
+    SuggestResource,
+)
+from search_api.http.settings import Settings
+from search_api.http.staff_resources import (
     AdminAnalytics,
     AdminDocument,
     AdminDocuments,
@@ -21,23 +34,10 @@ from search_api.admin_resources import (
     AdminVersions,
     RequireToken,
 )
-from search_api.analytics import QueryLog
-from search_api.config import Settings
-from search_api.errors import handle_unavailable, handle_unexpected, serialize_error
-from search_api.observability import AccessObserver, MetricsResource, new_registry
-from search_api.resources import (
-    CrossOrigin,
-    DocumentResource,
-    HealthResource,
-    OpenApiResource,
-    SearchPage,
-    SearchResource,
-    SecurityHeaders,
-    SuggestResource,
-)
-from search_api.search import IndexUnavailable, SearchService
-from search_api.throttle import FailureThrottle
-from search_api.web import STATIC
+from search_api.http.throttle import FailureThrottle
+from search_api.http.views import STATIC
+from search_api.staff.analytics import QueryLog
+from search_api.staff.jobs import IndexJobs
 
 STATIC_ROUTE = "/static"
 

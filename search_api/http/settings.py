@@ -35,10 +35,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from indexer.config import optional_path
-from search_api.analytics import DEFAULT_MIN_COUNT, DEFAULT_WEEKS_KEPT
-from search_api.ranking import RankingSettings, RecencySettings
-from search_api.search import DEFAULT_BUDGET_SECONDS
+from indexer import optional_path
+from search_api.engine.ranking import RankingSettings, RecencySettings
+from search_api.engine.service import DEFAULT_BUDGET_SECONDS
+from search_api.staff.analytics import DEFAULT_MIN_COUNT, DEFAULT_WEEKS_KEPT
 
 
 @dataclass(slots=True, kw_only=True)

@@ -20,8 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.analysis import canonical_spelling, stem_word
-from indexer.document import PAGE_BREAK
+from indexer import PAGE_BREAK, canonical_spelling, stem_word
 
 # Pages a hit lists at most.
 MAX_PAGES = 3

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 
-from indexer.analysis import plain_words
+from indexer import plain_words
 
 
 def normalise(query: str) -> str:

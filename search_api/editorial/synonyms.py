@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from indexer.analysis import plain_words, stem_word
+from indexer import plain_words, stem_word
 
 Key = tuple[str, ...]
 

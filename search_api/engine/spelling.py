@@ -15,8 +15,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from indexer.analysis import spelling_analyzer
-from indexer.vocabulary import WordCounts
+from indexer import WordCounts, spelling_analyzer
 
 # Words shorter than this are never corrected: too many real words are one letter away.
 MIN_CORRECTABLE = 4

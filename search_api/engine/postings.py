@@ -45,8 +45,8 @@ from whoosh.query import (
 )
 from whoosh.searching import Searcher
 
-from indexer.schema import TEXT_FIELDS
-from search_api.ranking import RankingSettings, bm25f, coverage_factor, idf, normalised_tf
+from indexer import TEXT_FIELDS
+from search_api.engine.ranking import RankingSettings, bm25f, coverage_factor, idf, normalised_tf
 
 DOC = np.int32
 # Postings (over all cached entries) kept between searches: about 12 bytes each, so at most

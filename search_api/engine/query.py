@@ -33,11 +33,10 @@ from whoosh.query import (
     Term,
 )
 
-from indexer.analysis import MINOR_WORDS
-from indexer.schema import SCHEMA, TEXT_FIELDS
-from search_api.ranking import RankingSettings
-from search_api.spelling import Candidate, Vocabulary
-from search_api.synonyms import Thesaurus
+from indexer import MINOR_WORDS, SCHEMA, TEXT_FIELDS
+from search_api.editorial.synonyms import Thesaurus
+from search_api.engine.ranking import RankingSettings
+from search_api.engine.spelling import Candidate, Vocabulary
 
 # Fields people may name in a query ("title:plan").
 QUERY_FIELDS = frozenset(TEXT_FIELDS)

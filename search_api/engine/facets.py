@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from indexer.schema import FACET_FIELDS
+from indexer import FACET_FIELDS
 
 # A day number for documents without a date: before any real one.
 UNDATED = np.iinfo(np.int32).min
