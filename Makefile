@@ -1,4 +1,5 @@
-# The one entry point: `make run` serves the sample site's search, `make test` runs every test.
+# The one entry point: `make run` serves the sample site's search, `make test` runs every test
+# after the lint and type checks (`make lint`); `make test-fast` is the quick inner loop.
 
 PYTHON ?= python3
 HOST ?= 127.0.0.1
@@ -8,13 +9,17 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test index corpus lint bench bench-quick bench-100k bench-soak clean chromium
+.PHONY: run test test-fast index corpus lint bench bench-quick bench-100k bench-soak clean chromium
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test chromium
+test: lint chromium
 	$(BIN)/python -m pytest
+
+# The tests that need no browser, no server process and no long run: well under a minute.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest -q -m "not browser and not server and not slow"
 
 # Debian's Chromium for the browser tests (Playwright drives it; no browser is downloaded).
 chromium:
@@ -58,9 +63,12 @@ bench-100k: $(VENV)/.installed-bench
 bench-soak: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.soak
 
+# Style, types and the layering contracts (setup.cfg's [importlinter] and [mypy] sections).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy indexer search_api
+	$(BIN)/lint-imports
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,10 +76,6 @@ $(VENV)/bin/python:
 $(VENV)/.installed: setup.cfg pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e .
-	touch $@
-
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

@@ -103,7 +103,7 @@ def load_collection(folder: Path) -> Cranfield:
     return Cranfield(abstracts=abstracts, questions=questions, gains=gains)
 
 
-def plain_words(question: str) -> str:
+def lowercase_words_only(question: str) -> str:
     """The question's words, lowercased, with everything else dropped.
 
     Cranfield questions are natural language with ``?``, ``(``, ``-``, ``*`` and ``/`` in them,
@@ -167,7 +167,7 @@ def project_search(service: SearchService) -> SearchFn:
     the API would read it."""
 
     def search(question: str, depth: int) -> list[str]:
-        words = plain_words(question)
+        words = lowercase_words_only(question)
         if not words:
             return []  # an empty query would list every document, newest first
         per_page = min(depth, MAX_PER_PAGE)
@@ -221,7 +221,7 @@ class Fts5Reference:
 
     def search(self, question: str, depth: int) -> list[str]:
         """Any of the question's words (each quoted, so none is read as FTS5 syntax)."""
-        words = plain_words(question).split()
+        words = lowercase_words_only(question).split()
         if not words:
             return []
         match = " OR ".join(f'"{word}"' for word in words)

@@ -100,7 +100,7 @@ SHARE_LINKS = (
 
 
 @dataclass(frozen=True, slots=True)
-class Vocabulary:
+class RankedWords:
     """Words in frequency order, with the cumulative Zipf weights ``Random.choices`` takes."""
 
     words: tuple[str, ...]
@@ -154,7 +154,7 @@ def made_up_words(rng: Random, count: int, taken: set[str]) -> list[str]:
 
 
 @functools.cache
-def vocabulary(seed: int = 1) -> Vocabulary:
+def ranked_words(seed: int = 1) -> RankedWords:
     """The ranked vocabulary for a seed; the site's text and its queries share it."""
     common, health, topics = read_word_lists()
     rng = Random(f"vocabulary:{seed}")
@@ -168,7 +168,7 @@ def vocabulary(seed: int = 1) -> Vocabulary:
     weights = [1 / rank**ZIPF_EXPONENT for rank in range(1, len(ranked) + 1)]
     everyday = set(common)
     content = [(w, wt) for w, wt in zip(ranked, weights, strict=True) if w not in everyday]
-    return Vocabulary(  # tuples: one cached instance is shared by every caller
+    return RankedWords(  # tuples: one cached instance is shared by every caller
         words=tuple(ranked),
         cum_weights=tuple(itertools.accumulate(weights)),
         content=tuple(w for w, _ in content),
@@ -185,7 +185,7 @@ def vocabulary(seed: int = 1) -> Vocabulary:
 class Writer:
     """Draws words, sentences and paragraphs for one document from its own random stream."""
 
-    def __init__(self, vocab: Vocabulary, rng: Random, topics: list[str]) -> None:
+    def __init__(self, vocab: RankedWords, rng: Random, topics: list[str]) -> None:
         self.vocab = vocab
         self.rng = rng
         self.topic_words = [w for t in topics for w in vocab.topics.get(t, ())]
@@ -437,7 +437,7 @@ def page_html(article: Article, body: str) -> str:
 """
 
 
-def plan_html(vocab: Vocabulary, seed: int, pages: int) -> tuple[list[Article], list[Article]]:
+def plan_html(vocab: RankedWords, seed: int, pages: int) -> tuple[list[Article], list[Article]]:
     """Titles, dates, topics and links of every news article and standing page."""
     rng = Random(f"html:{seed}")
     topics = list(vocab.topics)
@@ -483,7 +483,7 @@ class Report:
     page_count: int
 
 
-def plan_pdfs(vocab: Vocabulary, seed: int, count: int) -> list[Report]:
+def plan_pdfs(vocab: RankedWords, seed: int, count: int) -> list[Report]:
     """Case studies (three in four) and other documents, with their metadata."""
     rng = Random(f"pdf:{seed}")
     topics = list(vocab.topics)
@@ -633,7 +633,7 @@ def generate_site(out: Path, pages: int, pdfs: int = 0, seed: int = 1) -> SiteSt
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: give a new or empty folder")
-    vocab = vocabulary(seed)
+    vocab = ranked_words(seed)
     news, standing = plan_html(vocab, seed, pages)
     written = 0
     folders: set[Path] = set()
@@ -738,7 +738,7 @@ def query_sets(
     from the whole searchable vocabulary, and on sites of 1,000 pages or more nearly all of
     their words occur.
     """
-    vocab = vocabulary(seed)
+    vocab = ranked_words(seed)
     rng = Random(f"queries:{seed}")
     health_cum = list(
         itertools.accumulate(1 / r**ZIPF_EXPONENT for r in range(1, len(vocab.health) + 1))

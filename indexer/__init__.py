@@ -9,16 +9,30 @@ them can change without touching the search service.
 from indexer.analysis import (
     MINOR_WORDS,
     canonical_spelling,
-    plain_words,
+    folded_words,
     spelling_analyzer,
     stem_word,
 )
 from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
-from indexer.config import IndexerSettings, optional_path
+from indexer.clock import utc_now, utc_stamp
+from indexer.config import INDEXER_ENVIRONMENT, IndexerSettings
 from indexer.document import DOC_TYPES, PAGE_BREAK, SCOPES
-from indexer.errors import UnsupportedFile
+from indexer.environment import (
+    MEGABYTES,
+    MILLISECONDS,
+    Variable,
+    at_least,
+    markdown_table,
+    number,
+    optional_path,
+    optional_text,
+    read_environment,
+    whole_number,
+)
+from indexer.errors import IndexerError, UnsupportedFile
 from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, check_content
 from indexer.extract.sidecar import sidecar_path
+from indexer.files import write_atomically
 from indexer.lock import BuildInProgress, BuildLock
 from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore, NothingToRollBack
@@ -29,6 +43,9 @@ __all__ = [
     "DOC_TYPES",
     "FACET_FIELDS",
     "HTML_SUFFIXES",
+    "INDEXER_ENVIRONMENT",
+    "MEGABYTES",
+    "MILLISECONDS",
     "MINOR_WORDS",
     "PAGE_BREAK",
     "PDF_SUFFIXES",
@@ -40,19 +57,30 @@ __all__ = [
     "BuildLock",
     "BuildReport",
     "IndexStore",
+    "IndexerError",
     "IndexerSettings",
     "NothingToRollBack",
     "UnsupportedFile",
+    "Variable",
     "WordCounts",
+    "at_least",
     "build_index",
     "canonical_spelling",
     "check_content",
+    "folded_words",
+    "markdown_table",
+    "number",
     "optional_path",
-    "plain_words",
+    "optional_text",
+    "read_environment",
     "shorten",
     "sidecar_path",
     "source_files",
     "spelling_analyzer",
     "stem_word",
     "update_index",
+    "utc_now",
+    "utc_stamp",
+    "whole_number",
+    "write_atomically",
 ]

@@ -215,7 +215,7 @@ class IndexingAnalyzer(CompositeAnalyzer):
         return {"items": self.items}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(*state["items"])
+        IndexingAnalyzer.__init__(self, *state["items"])
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, CompositeAnalyzer) and self.items == other.items
@@ -224,7 +224,8 @@ class IndexingAnalyzer(CompositeAnalyzer):
 
     def __call__(self, value: str, no_morph: bool = False, **kwargs: Any) -> Iterator[Token]:
         if no_morph or kwargs.get("mode") != "index" or not _INDEXING_ARGUMENTS.issuperset(kwargs):
-            return super().__call__(value, no_morph=no_morph, **kwargs)
+            tokens: Iterator[Token] = super().__call__(value, no_morph=no_morph, **kwargs)
+            return tokens
         return self._indexed(value, **kwargs)
 
     def distinct_terms(self, value: str) -> set[str]:
@@ -278,10 +279,10 @@ def spelling_analyzer() -> Analyzer:
     return IndexingAnalyzer(_words())
 
 
-_PLAIN_WORDS = _words_only()
+_FOLDED_WORDS = _words_only()
 
 
-def plain_words(text: str) -> list[str]:
+def folded_words(text: str) -> list[str]:
     """The words of ``text`` as the analysers first see them: lower case, possessives and
     apostrophes dropped, accents folded; no stop words removed, nothing stemmed."""
-    return [token.text for token in _PLAIN_WORDS(text)]
+    return [token.text for token in _FOLDED_WORDS(text)]

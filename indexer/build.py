@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from whoosh.index import FileIndex, create_in, open_dir
@@ -25,9 +25,10 @@ from whoosh.multiproc import MpWriter
 from whoosh.query import Term
 from whoosh.writing import IndexWriter
 
+from indexer.clock import utc_stamp
 from indexer.config import IndexerSettings
 from indexer.document import Document
-from indexer.errors import ExtractionError, TooSlowFile
+from indexer.errors import BuildError, ExtractionError, TooSlowFile
 from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, relative_id
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Job, Workers
@@ -43,10 +44,6 @@ LOOKAHEAD = 8
 BATCH = 16
 # Processes analysing and writing documents in a full build, each into a segment of its own.
 WRITER_PROCESSES = 2
-
-
-class BuildError(Exception):
-    """The build produced nothing worth publishing; the live index is unchanged."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -243,10 +240,12 @@ class _Build:
             except BuildError as error:
                 with suppress(OSError):  # on a full disk the record may not fit either
                     self.store.record_last_build(
-                        {"ok": False, "error": str(error), "finished_at": _now()}
+                        {"ok": False, "error": str(error), "finished_at": utc_stamp()}
                     )
                 raise
-            self.store.record_last_build({"ok": True, "finished_at": _now()} | report.to_json())
+            self.store.record_last_build(
+                {"ok": True, "finished_at": utc_stamp()} | report.to_json()
+            )
             return report
 
     def _build(self, incremental: bool) -> BuildReport:
@@ -283,7 +282,7 @@ class _Build:
             manifest.save(version)
             report.seconds = round(time.perf_counter() - self.started, 3)
             self.store.publish(
-                version, report.to_json() | {"built_at": _now(), "corpus": str(corpus)}
+                version, report.to_json() | {"built_at": utc_stamp(), "corpus": str(corpus)}
             )
         except BaseException:
             shutil.rmtree(version, ignore_errors=True)
@@ -434,7 +433,8 @@ def _smoke_test(version: Path, expected: int) -> None:
         with index.searcher() as searcher:
             if searcher.doc_count() != expected:
                 raise BuildError(f"the new version holds {searcher.doc_count()} of {expected}")
-            title = next(iter(searcher.all_stored_fields()), {}).get("title", "")
+            first: dict[str, object] = next(iter(searcher.all_stored_fields()), {})
+            title = str(first.get("title", ""))
             words = [t.text for t in SCHEMA["title"].analyzer(title)]
             if words and not searcher.search(Term("title", words[0]), limit=1):
                 raise BuildError("the new version does not answer a query; nothing published")
@@ -457,7 +457,3 @@ def _os_reason(error: OSError) -> str:
     """An operating-system error in a line: what went wrong, and where when it is known."""
     reason = error.strerror or str(error)
     return f"{reason}: {error.filename}" if error.filename else reason
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

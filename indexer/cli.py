@@ -6,8 +6,9 @@ blmk-index status [--index DIR]
 blmk-index rollback [--index DIR]
 blmk-index extract [--corpus DIR] PATH...
 
-Exit status: 0 done; 1 nothing published (the reason is printed) or nothing to roll back;
-2 another build is running, or the command line or a site profile is wrong.
+Exit status: 0 done; 1 nothing published (the reason is printed, a bad site profile
+included) or nothing to roll back; 2 another build is running, or the command line, a
+``BLMK_`` variable or (for ``extract``) the site profile is wrong.
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = IndexerSettings.from_env()
+    try:
+        settings = IndexerSettings.from_env()
+    except ValueError as error:  # a BLMK_ variable that cannot be read: the message names it
+        print(f"blmk-index: {error}", file=sys.stderr)
+        return 2
     if getattr(args, "corpus", None):
         settings.corpus_dir = args.corpus
     if getattr(args, "index", None):
@@ -133,7 +138,6 @@ def print_report(report: BuildReport) -> None:
     for flagged in report.flagged:
         for note in flagged.notes:
             print(f"  flagged {flagged.path}: {note}")
-    return 0
 
 
 def _files(count: int) -> str:

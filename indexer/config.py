@@ -1,17 +1,8 @@
-"""Indexer settings: documented defaults, overridable from the environment.
+"""Indexer settings: the defaults are the fields' own, and ``INDEXER_ENVIRONMENT`` says
+which variable overrides which field (``docs/configuration.md`` is rendered from it).
 
-| variable                   | default                                        |
-| -------------------------- | ---------------------------------------------- |
-| BLMK_CORPUS                | corpus                                         |
-| BLMK_INDEX_DIR             | var/index                                      |
-| BLMK_BASE_URL              | https://www.blmkhealthandcarepartnership.org   |
-| BLMK_MAX_FILE_MB           | 50                                             |
-| BLMK_MAX_PDF_PAGES         | 2000                                           |
-| BLMK_FILE_TIMEOUT_SECONDS  | 60                                             |
-| BLMK_EXTRACT_WORKERS       | 2                                              |
-| BLMK_KEEP_VERSIONS         | 3                                              |
-| BLMK_MIN_KEPT_FRACTION     | 0.5                                            |
-| BLMK_SITE_PROFILE          | the BLMK templates' profile (empty: none)      |
+Tests and the search service's admin API build ``IndexerSettings`` directly or change the
+object; only ``from_env`` reads the environment.
 """
 
 from __future__ import annotations
@@ -20,6 +11,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from indexer.environment import (
+    MEGABYTES,
+    Variable,
+    at_least,
+    number,
+    optional_path,
+    read_environment,
+    whole_number,
+)
 
 # The profile for the BLMK website's own templates, shipped with the indexer.
 DEFAULT_PROFILE = Path(__file__).resolve().parent / "profiles" / "blmk.toml"
@@ -52,27 +53,38 @@ class IndexerSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
+        """The defaults, with the variables of ``INDEXER_ENVIRONMENT`` that are set."""
         env = os.environ if environ is None else environ
-        defaults = cls()
-        return cls(
-            corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
-            index_dir=Path(env.get("BLMK_INDEX_DIR", defaults.index_dir)),
-            base_url=env.get("BLMK_BASE_URL", defaults.base_url).rstrip("/"),
-            max_file_bytes=int(float(env.get("BLMK_MAX_FILE_MB", 50)) * 1024 * 1024),
-            max_pdf_pages=max(1, int(env.get("BLMK_MAX_PDF_PAGES", defaults.max_pdf_pages))),
-            file_timeout_seconds=max(
-                0.01,
-                float(env.get("BLMK_FILE_TIMEOUT_SECONDS", defaults.file_timeout_seconds)),
-            ),
-            extract_workers=max(1, int(env.get("BLMK_EXTRACT_WORKERS", defaults.extract_workers))),
-            keep_versions=max(1, int(env.get("BLMK_KEEP_VERSIONS", defaults.keep_versions))),
-            min_kept_fraction=float(env.get("BLMK_MIN_KEPT_FRACTION", defaults.min_kept_fraction)),
-            site_profile=optional_path(env.get("BLMK_SITE_PROFILE"), defaults.site_profile),
-        )
+        return read_environment(cls(), INDEXER_ENVIRONMENT, env)
 
 
-def optional_path(value: str | None, default: Path | None) -> Path | None:
-    """Unset keeps the default; set but empty means none."""
-    if value is None:
-        return default
-    return Path(value) if value.strip() else None
+def _without_trailing_slash(text: str) -> str:
+    return text.rstrip("/")
+
+
+# fmt: off
+INDEXER_ENVIRONMENT = (
+    Variable("BLMK_CORPUS", "corpus_dir", Path,
+             "folder of HTML pages and PDF documents the index is built from"),
+    Variable("BLMK_INDEX_DIR", "index_dir", Path,
+             "index root: the published versions and the pointer to the current one"),
+    Variable("BLMK_BASE_URL", "base_url", _without_trailing_slash,
+             "site address a document's URL starts with when it declares no canonical URL"),
+    Variable("BLMK_MAX_FILE_MB", "max_file_bytes", number,
+             "a larger source file is skipped", MEGABYTES),
+    Variable("BLMK_MAX_PDF_PAGES", "max_pdf_pages", at_least(1, whole_number),
+             "a PDF with more pages is skipped (at least 1)"),
+    Variable("BLMK_FILE_TIMEOUT_SECONDS", "file_timeout_seconds", at_least(0.01, number),
+             "a file whose reading takes longer is skipped (at least 0.01)"),
+    Variable("BLMK_EXTRACT_WORKERS", "extract_workers", at_least(1, whole_number),
+             "worker processes reading PDFs during a build (at least 1)"),
+    Variable("BLMK_KEEP_VERSIONS", "keep_versions", at_least(1, whole_number),
+             "published index versions kept on disk, the current one included (at least 1)"),
+    Variable("BLMK_MIN_KEPT_FRACTION", "min_kept_fraction", number,
+             "a build keeping a smaller share of the current version's documents is refused"
+             " unless forced (`--force`)"),
+    Variable("BLMK_SITE_PROFILE", "site_profile", optional_path,
+             "CSS selectors for the main text of the site's own templates (empty: none, every"
+             " page is read by the generic extractor)"),
+)
+# fmt: on

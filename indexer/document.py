@@ -10,7 +10,9 @@ DocType = Literal["news", "page", "case-study", "document"]
 Scope = Literal["local", "national"]
 
 DOC_TYPES: tuple[str, ...] = ("news", "page", "case-study", "document")
-SCOPES: tuple[str, ...] = ("local", "national")
+# Each scope by its name, for reading one from text (a folder name, a sidecar file).
+SCOPE_NAMES: dict[str, Scope] = {"local": "local", "national": "national"}
+SCOPES: tuple[str, ...] = tuple(SCOPE_NAMES)
 # Separates the pages of a paginated document's body, so the search service can tell which page
 # a match is on from the stored body alone. The analyzer reads it as whitespace, and the text
 # clean-up removes it from page texts, so it never occurs inside a page.

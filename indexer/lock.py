@@ -11,15 +11,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from indexer.clock import utc_stamp
+from indexer.errors import BuildInProgress
+
 LOCK_FILE = "build.lock"
-
-
-class BuildInProgress(Exception):
-    """Another build holds the index root's lock; this one did not start."""
 
 
 class BuildLock:
@@ -39,8 +37,7 @@ class BuildLock:
                 f"another build of {self.path.parent} is running{holder}; try again when it ends"
             ) from None
         os.ftruncate(handle, 0)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        os.write(handle, json.dumps({"pid": os.getpid(), "started": started}).encode())
+        os.write(handle, json.dumps({"pid": os.getpid(), "started": utc_stamp()}).encode())
         self._handle = handle
         return self
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from indexer.analysis import spelling_analyzer
 from indexer.config import IndexerSettings
 from indexer.extract.sidecar import sidecar_path
+from indexer.files import write_atomically
 from indexer.schema import SCHEMA
 
 MANIFEST = "manifest.json"
@@ -51,7 +52,7 @@ class Manifest:
             "fingerprint": self.fingerprint,
             "files": {path: asdict(record) for path, record in sorted(self.files.items())},
         }
-        (version / MANIFEST).write_text(json.dumps(data, indent=1), encoding="utf-8")
+        write_atomically(version / MANIFEST, json.dumps(data, indent=1))
 
     @classmethod
     def load(cls, version: Path) -> Manifest | None:

@@ -1,7 +1,12 @@
 """The Whoosh schema: the contract between the indexer and the search service.
 
 Field names here are used by both packages; changing one means rebuilding the index.
-Only API that Whoosh 2.7 also has is used, so any of the ``whoosh`` distributions can read it.
+The field types and arguments used (``ID(stored=, unique=)``, ``STORED()``,
+``TEXT(analyzer=, stored=, field_boost=)``, ``KEYWORD(stored=, commas=, scorable=,
+lowercase=)``) are all in Whoosh 2.7's public field API as well, and the analyser is built of
+Whoosh 2.7's analysis classes: so the schema builds, and an index the pinned ``whoosh3`` wrote
+opens and reads, under Whoosh 2.7 too (a claim about the schema and the index files, not
+about the rest of the code, which is written for the pinned ``whoosh3``).
 """
 
 from __future__ import annotations

@@ -17,21 +17,19 @@ killed build left, and the next build removes it.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from indexer.clock import utc_now
+from indexer.errors import NothingToRollBack
+from indexer.files import leftover_temporaries, write_atomically
 
 POINTER = "CURRENT"
 BUILD_INFO = "build.json"
 LAST_BUILD = "last-build.json"
 _PREFIX = "v-"
-
-
-class NothingToRollBack(Exception):
-    """There is no earlier published version to go back to."""
 
 
 class IndexStore:
@@ -44,7 +42,7 @@ class IndexStore:
 
     def new_version(self) -> Path:
         """A fresh, empty directory for a build; names sort in creation order."""
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
         path = self.root / f"{_PREFIX}{stamp}-{secrets.token_hex(3)}"
         path.mkdir(parents=True)
         return path
@@ -59,13 +57,11 @@ class IndexStore:
         return path if name.startswith(_PREFIX) and path.is_dir() else None
 
     def publish(self, version: Path, info: dict[str, Any]) -> None:
-        (version / BUILD_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        write_atomically(version / BUILD_INFO, json.dumps(info, indent=2))
         self._point_to(version)
 
     def _point_to(self, version: Path) -> None:
-        staged = self.root / f"{POINTER}.{secrets.token_hex(4)}.tmp"
-        staged.write_text(version.name + "\n", encoding="utf-8")
-        os.replace(staged, self.pointer)
+        write_atomically(self.pointer, version.name + "\n")
 
     def published(self) -> list[Path]:
         """Versions that were published, oldest first."""
@@ -81,12 +77,13 @@ class IndexStore:
         return earlier[-1]
 
     def remove_debris(self) -> list[Path]:
-        """Removes what killed builds left: unpublished version folders and staged pointers.
+        """Removes what killed builds left: unpublished version folders and half-written
+        pointers and build records.
 
         Call only while holding the build lock, so no build in progress loses its folder.
         """
         debris = [v for v in self.versions() if not (v / BUILD_INFO).is_file()]
-        debris += list(self.root.glob(f"{POINTER}.*.tmp")) if self.root.is_dir() else []
+        debris += leftover_temporaries(self.pointer) + leftover_temporaries(self._last_build)
         for path in debris:
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -95,19 +92,23 @@ class IndexStore:
         return debris
 
     def record_last_build(self, report: dict[str, Any]) -> None:
-        staged = self.root / f"{LAST_BUILD}.{secrets.token_hex(4)}.tmp"
-        staged.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        os.replace(staged, self.root / LAST_BUILD)
+        write_atomically(self._last_build, json.dumps(report, indent=2))
+
+    @property
+    def _last_build(self) -> Path:
+        return self.root / LAST_BUILD
 
     def last_build(self) -> dict[str, Any] | None:
         try:
-            return json.loads((self.root / LAST_BUILD).read_text(encoding="utf-8"))
+            record: dict[str, Any] = json.loads(self._last_build.read_text(encoding="utf-8"))
+            return record
         except (FileNotFoundError, ValueError):
             return None
 
     def build_info(self, version: Path) -> dict[str, Any]:
         try:
-            return json.loads((version / BUILD_INFO).read_text(encoding="utf-8"))
+            info: dict[str, Any] = json.loads((version / BUILD_INFO).read_text(encoding="utf-8"))
+            return info
         except (FileNotFoundError, ValueError):
             return {}
 

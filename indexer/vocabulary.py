@@ -11,12 +11,12 @@ of documents written are counted up.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
 from indexer.analysis import spelling_analyzer
+from indexer.files import write_atomically
 
 VOCABULARY = "vocabulary.json"
 # The stored fields a document's words are read from, in the order they are indexed.
@@ -27,7 +27,8 @@ _ANALYZER = spelling_analyzer()
 
 def document_words(texts: Iterable[str]) -> set[str]:
     """The distinct spelling words of a document's texts."""
-    return _ANALYZER.distinct_terms("\n".join(texts))
+    words: set[str] = _ANALYZER.distinct_terms("\n".join(texts))
+    return words
 
 
 class WordCounts:
@@ -49,14 +50,11 @@ class WordCounts:
                 counts.pop(word, None)
 
     def save(self, version: Path) -> None:
-        """Written whole to a temporary name, then renamed: never half a file."""
-        target = version / VOCABULARY
-        partial = target.with_suffix(".partial")
-        partial.write_text(
+        """Written whole or not at all: an update starts from these counts."""
+        write_atomically(
+            version / VOCABULARY,
             json.dumps(dict(sorted(self.counts.items())), separators=(",", ":")),
-            encoding="utf-8",
         )
-        os.replace(partial, target)
 
     @classmethod
     def load(cls, version: Path) -> WordCounts | None:

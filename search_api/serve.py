@@ -21,7 +21,11 @@ from search_api.http.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:  # a BLMK_ variable that cannot be read: the message names it
+        print(f"blmk-serve: {error}", file=sys.stderr)
+        return 2
     parser = argparse.ArgumentParser(prog="blmk-serve", description="Serve the search API.")
     parser.add_argument(
         "--index", type=Path, default=settings.index_dir, help="index root folder (BLMK_INDEX_DIR)"

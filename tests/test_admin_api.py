@@ -21,6 +21,8 @@ from indexer.lock import BuildLock
 from search_api.staff.jobs import IndexJobs
 from tests.conftest import CORPUS, get_json, html_page, serve
 
+pytestmark = pytest.mark.server
+
 TOKEN = "s3cret-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GREEN_ROOF = (

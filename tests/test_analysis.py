@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from whoosh.analysis.analyzers import CompositeAnalyzer
 
-from indexer.analysis import canonical_spelling, plain_words, spelling_analyzer, text_analyzer
+from indexer.analysis import canonical_spelling, folded_words, spelling_analyzer, text_analyzer
 from tests.conftest import CORPUS
 
 ANALYZER = text_analyzer()
@@ -79,8 +79,8 @@ def test_stop_words_stay_and_the_spelling_vocabulary_keeps_words_as_written() ->
     assert vocabulary == ["the", "waiting", "lists", "covid-19", "covid", "19"]
 
 
-def test_plain_words_keep_everything_for_phrase_matching() -> None:
-    assert plain_words("A and E, GP's Café") == ["a", "and", "e", "gp", "cafe"]
+def test_folded_words_keep_everything_for_phrase_matching() -> None:
+    assert folded_words("A and E, GP's Café") == ["a", "and", "e", "gp", "cafe"]
 
 
 INDEXING_SAMPLES = [

@@ -384,6 +384,7 @@ def search(base: str, route: str, q: str, referrer: str | None = None, **params:
         return error.code
 
 
+@pytest.mark.server
 def test_staff_see_what_was_searched_once_per_search(
     corpus_settings: IndexerSettings, corpus_build: BuildReport, tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import pytest
 
 from tests.conftest import REPO, serve
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = REPO / "var" / "screenshots"
 

@@ -87,6 +87,7 @@ def test_any_folder_layout_is_indexed_with_types_from_the_files(tmp_path: Path) 
     assert {f["value"]: f["count"] for f in facets["type"]} == {"news": 1, "page": 1, "document": 1}
 
 
+@pytest.mark.slow
 def test_old_versions_are_pruned(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "corpus", {"a.html": html_page("Pharmacy checks", ARTICLE)})
     settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index", keep_versions=2)
@@ -94,6 +95,7 @@ def test_old_versions_are_pruned(tmp_path: Path) -> None:
     assert [v.name for v in IndexStore(settings.index_dir).versions()] == versions[-2:]
 
 
+@pytest.mark.slow
 def test_a_build_over_real_pdfs_reports_each_failure_and_publishes(tmp_path: Path) -> None:
     samples = shared_data("pdf-samples")
     corpus = tmp_path / "corpus"
@@ -144,6 +146,7 @@ def test_page_count_counts_pages_without_text(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_slow_page_read_in_a_batch_is_skipped_alone(tmp_path: Path) -> None:
     """Pages are read in batches under one time limit; a batch stopped at it is read again
     file by file, so only the slow page is reported."""
@@ -163,6 +166,7 @@ def test_a_slow_page_read_in_a_batch_is_skipped_alone(tmp_path: Path) -> None:
     assert [o.title for o in outcomes if isinstance(o, Document)] == ["Flu clinics", "Parking"]
 
 
+@pytest.mark.slow
 def test_hostile_files_are_stopped_by_limits_not_by_memory(tmp_path: Path) -> None:
     """A PDF stream inflating to 400 MB and a page nested 100,000 elements deep: each is
     reported on its own with the reason, the reader's memory stays far below what they would

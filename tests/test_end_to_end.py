@@ -21,6 +21,8 @@ from tests.conftest import (
     write_corpus,
 )
 
+pytestmark = pytest.mark.server
+
 
 @pytest.fixture(scope="module")
 def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -193,6 +193,7 @@ def indexed(outcomes: dict[str, Document | Skipped]) -> Iterator[Document]:
     return (o for o in outcomes.values() if isinstance(o, Document))
 
 
+@pytest.mark.slow
 def test_every_shared_sample_is_read_or_reported(
     samples: Path, outcomes: dict[str, Document | Skipped]
 ) -> None:
@@ -206,6 +207,7 @@ def test_every_shared_sample_is_read_or_reported(
     }
 
 
+@pytest.mark.slow
 def test_the_password_protected_sample_is_reported_as_encrypted(
     outcomes: dict[str, Document | Skipped], described: dict[str, dict]
 ) -> None:

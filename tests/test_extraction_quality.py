@@ -3,8 +3,12 @@ figures recorded here (``python -m bench.extraction`` prints them)."""
 
 from __future__ import annotations
 
+import pytest
+
 from bench.extraction import indexer_extractor, load_pages, page_scores, score
 from tests.conftest import shared_data
+
+pytestmark = pytest.mark.slow
 
 # Measured: precision 0.969, recall 0.973, F1 0.971 on the 88 pages.
 FLOORS = {"precision": 0.965, "recall": 0.97, "f1": 0.965}

@@ -22,6 +22,8 @@ from indexer.store import IndexStore
 from search_api.engine import IndexUnavailable, SearchRequest, SearchService
 from tests.conftest import cli_build, get_json, run_build, serve
 
+pytestmark = pytest.mark.server
+
 # The server checks for a newly published version this often.
 REFRESH = {"BLMK_REFRESH_SECONDS": "0.1"}
 

@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.server
+
 PARAMETERS = ("q", "page", "per_page", "sort", "type", "year", "topic", "scope", "from", "to")
 SEARCH_KEYS = {"query", "total", "page", "per_page", "suggestion", "results", "facets"}
 SEARCH_KEYS |= {"took_ms", "partial"}

@@ -27,6 +27,8 @@ from bench.nhs_pages import (
 from indexer.extract.html import extract_html
 from tests.conftest import shared_data
 
+pytestmark = pytest.mark.slow
+
 # Measured: 0.982 before furniture was stripped (one page at 0.19), 0.991 after.
 MIN_MEAN_WORDS_KEPT = 0.97
 # A page read from the wrong block keeps a fifth of its words; the mean alone would hide it.

@@ -18,6 +18,8 @@ from indexer.config import IndexerSettings
 from indexer.store import IndexStore
 from tests.conftest import get_json, html_page, serve, write_corpus
 
+pytestmark = pytest.mark.server
+
 ACCESS_FIELDS = {"time", "method", "route", "path", "status", "duration_ms", "result_count"}
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

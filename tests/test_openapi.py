@@ -53,6 +53,7 @@ def base_url(corpus_server: str) -> str:
     return corpus_server
 
 
+@pytest.mark.server
 def test_the_server_serves_its_description(base_url: str) -> None:
     status, served = get_json(f"{base_url}/openapi.json")
     assert status == 200 and served == SPEC
@@ -67,6 +68,7 @@ PUBLIC = [
 ]
 
 
+@pytest.mark.server
 # Not checked: that every request the description allows is accepted. Two rules span several
 # parameters, which OpenAPI 3.0 cannot say (page × per_page at most 1,000; ``to`` not before
 # ``from``); they are in the descriptions, and breaking them is a 400 with a message.

@@ -11,7 +11,7 @@ import pytest
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
 from search_api.editorial.synonyms import Thesaurus
-from search_api.engine.query import MalformedQuery, QueryReader, lex, plain_words
+from search_api.engine.query import MalformedQuery, QueryReader, lex, words_without_syntax
 from search_api.engine.ranking import RankingSettings, RecencySettings
 from search_api.engine.service import SearchRequest, SearchService
 from search_api.http.settings import Settings
@@ -45,7 +45,7 @@ def ids(result: dict) -> list[str]:
 def test_broken_syntax_is_searched_as_its_plain_words(service: SearchService, broken: str) -> None:
     with pytest.raises(MalformedQuery):
         lex(broken)
-    words = " ".join(plain_words(broken))
+    words = " ".join(words_without_syntax(broken))
     assert search(service, broken)["total"] == search(service, words)["total"] > 0
 
 
@@ -84,6 +84,19 @@ def test_synonyms_apply_from_the_next_search_after_the_file_changes(
     assert search(service, "qwzx")["total"] > 0
     synonyms.write_text("qwzx care homes with no comma is not a group\n")  # a mistake
     assert search(service, "qwzx")["total"] > 0  # the last good version stays
+
+
+def test_synonyms_stop_when_the_file_is_deleted_and_return_with_it(
+    corpus_settings: IndexerSettings, corpus_build: BuildReport, tmp_path: Path
+) -> None:
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("qwzx, care homes\n")
+    service = SearchService(corpus_settings.index_dir, synonyms_file=synonyms)
+    assert search(service, "qwzx")["total"] > 0
+    synonyms.unlink()
+    assert search(service, "qwzx")["total"] == 0  # neither the old synonyms nor a cached answer
+    synonyms.write_text("qwzx, care homes\n")
+    assert search(service, "qwzx")["total"] > 0
 
 
 def test_a_one_way_line_expands_only_from_its_left_side(

@@ -6,6 +6,8 @@ import pytest
 
 from indexer.extract.running import drop_running_lines
 
+pytestmark = pytest.mark.server
+
 BODY = ["Waiting lists fell in June.", "Clinics opened in Luton.", "Flu jabs start in October."]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from datetime import date
@@ -54,6 +55,20 @@ def test_a_sidecar_overrides_the_pdf_and_its_folder(corpus: Path) -> None:
     assert doc.content_hash != plain.content_hash  # the sidecar's bytes count
     write_sidecar(corpus, {"title": "Lower-carbon inhalers: Bedford GP practices"})
     assert extract_file(corpus / STUDY, SETTINGS, corpus).content_hash != doc.content_hash
+
+
+def test_the_content_hash_is_of_the_files_bytes_then_its_sidecars(corpus: Path) -> None:
+    """Pinned: the manifests of published versions hold these hashes, and an update compares
+    the new ones with them."""
+    data = (corpus / STUDY).read_bytes()
+    assert extract_file(corpus / STUDY, SETTINGS, corpus).content_hash == (
+        hashlib.sha256(data).hexdigest()
+    )
+    write_sidecar(corpus, {"date": "2023-11-01"})
+    sidecar = (corpus / f"{STUDY}.json").read_bytes()
+    assert extract_file(corpus / STUDY, SETTINGS, corpus).content_hash == (
+        hashlib.sha256(data + b"\0sidecar\0" + sidecar).hexdigest()
+    )
 
 
 def test_keys_left_out_keep_what_the_pdf_says(corpus: Path) -> None:

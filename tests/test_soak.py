@@ -15,6 +15,8 @@ import pytest
 from bench.soak import HOSTILE, main, request_mix
 from bench.synthetic import query_sets
 
+pytestmark = pytest.mark.slow
+
 
 def test_a_short_soak_sends_requests_rebuilds_and_reports(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -9,7 +9,7 @@ from random import Random
 
 import pytest
 
-from indexer.analysis import plain_words
+from indexer.analysis import folded_words
 from search_api.engine.suggest import MAX_SUGGESTIONS, MAX_TITLES, MIN_DOCUMENTS, Suggester
 
 WORDS = [
@@ -34,12 +34,12 @@ def titles(count: int) -> list[str]:
 
 
 def expected(all_titles: list[str], frequencies: dict[str, int], typed: str) -> list[str]:
-    *head, last = plain_words(typed)
+    *head, last = folded_words(typed)
     ordered = sorted(set(all_titles), key=lambda t: (len(t), t))
     holding = [
         t
         for t in ordered
-        if set(head) <= set(plain_words(t)) and any(w.startswith(last) for w in plain_words(t))
+        if set(head) <= set(folded_words(t)) and any(w.startswith(last) for w in folded_words(t))
     ]
     found = holding[:MAX_TITLES]
     if not head:
@@ -52,7 +52,7 @@ def expected(all_titles: list[str], frequencies: dict[str, int], typed: str) -> 
     else:
         phrases: Counter[str] = Counter()
         for title in holding:
-            words = plain_words(title)
+            words = folded_words(title)
             for i in range(len(words) - len(head)):
                 if words[i : i + len(head)] == head and words[i + len(head)].startswith(last):
                     phrases[" ".join(words[i : i + len(head) + 1])] += 1
@@ -65,6 +65,6 @@ def expected(all_titles: list[str], frequencies: dict[str, int], typed: str) -> 
 )
 def test_suggestions_are_what_a_plain_reading_gives(typed: str) -> None:
     listed = titles(600)
-    frequencies = Counter(w for t in listed for w in set(plain_words(t)))
+    frequencies = Counter(w for t in listed for w in set(folded_words(t)))
     suggester = Suggester(listed, dict(frequencies))
     assert suggester.suggest(typed) == expected(listed, frequencies, typed)

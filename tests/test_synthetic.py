@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.synthetic import NO_FPDF, SiteStats, generate_site, query_sets, vocabulary
+from bench.synthetic import NO_FPDF, SiteStats, generate_site, query_sets, ranked_words
 from indexer.build import BuildReport, build_index
 from indexer.config import IndexerSettings
 from search_api.engine.service import SearchRequest, SearchService
+
+pytestmark = pytest.mark.slow
 
 HAVE_FPDF = find_spec("fpdf") is not None
 needs_fpdf = pytest.mark.skipif(not HAVE_FPDF, reason="fpdf2 (the dev extra) is not installed")
@@ -133,7 +135,7 @@ def test_query_sets_look_like_site_search_traffic() -> None:
     assert sum(n for _, n in counts.most_common(10)) > 0.4 * len(sets.popular)
     assert len(sets.unseen) == len(set(sets.unseen)) == 400
     assert not set(sets.unseen) & set(counts)
-    known = vocabulary(3).known
+    known = ranked_words(3).known
     queries = sets.popular + sets.unseen
     assert all(1 <= len(query.split()) <= 3 for query in queries)
     typos = [q for q in queries if any(word not in known for word in q.split())]

@@ -21,6 +21,8 @@ from indexer.vocabulary import WordCounts
 from search_api.engine.service import SearchRequest, SearchService
 from tests.conftest import CORPUS, html_page, shared_data, write_corpus
 
+pytestmark = pytest.mark.server
+
 BIN = Path(sys.executable).parent
 
 

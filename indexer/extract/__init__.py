@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote
 
 from indexer.config import IndexerSettings
-from indexer.document import PAGE_BREAK, Document
+from indexer.document import PAGE_BREAK, Document, Scope
 from indexer.errors import TooLargeFile, UnreadableFile, UnsupportedFile
 from indexer.extract.html import decode_html, extract_html, looks_like_html
 from indexer.extract.layout import (
@@ -82,6 +83,15 @@ def check_content(name: str, data: bytes) -> None:
         raise UnsupportedFile("this is not an HTML page (no HTML markup found)")
 
 
+class _Common(TypedDict):
+    """What every document is given from its place in the corpus, whatever its kind."""
+
+    id: str
+    path: str
+    url: str
+    scope: Scope | None
+
+
 def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None = None) -> Document:
     """Reads one source file; raises an ``ExtractionError`` saying why it cannot be indexed."""
     suffix = path.suffix.lower()
@@ -91,13 +101,9 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
     kind = sniff(data)
     doc_id = relative_id(path, corpus_dir)
     folders = facets_from_path(doc_id)
-    common = {
-        "id": doc_id,
-        "path": doc_id,
-        "url": f"{settings.base_url}/{quote(doc_id)}",
-        "content_hash": hashlib.sha256(data).hexdigest(),
-        "scope": folders.scope,
-    }
+    common = _Common(
+        id=doc_id, path=doc_id, url=f"{settings.base_url}/{quote(doc_id)}", scope=folders.scope
+    )
     if suffix in PDF_SUFFIXES:
         if kind != "pdf":
             raise UnsupportedFile("not a PDF: the file has a .pdf name but no PDF header")
@@ -127,7 +133,7 @@ def _pdf_document(
     path: Path,
     data: bytes,
     settings: IndexerSettings,
-    common: dict[str, object],
+    common: _Common,
     folders: FolderFacets,
 ) -> Document:
     """The PDF's pages and metadata, with its sidecar's corrections on top."""
@@ -149,7 +155,8 @@ def _pdf_document(
 
 
 def _with_sidecar(doc: Document, path: Path, data: bytes) -> Document:
-    """The document with its sidecar's corrections (``<file>.json`` beside it) on top."""
+    """The document with its sidecar's corrections (``<file>.json`` beside it) on top, and
+    its content hash (the one place a file is hashed: over its bytes and its sidecar's)."""
     sidecar = read_sidecar(path)
     digest = hashlib.sha256(data)
     if sidecar is not None:  # a corrected sidecar must count as a changed document

@@ -148,7 +148,8 @@ def _elsewhere(node: PageElement) -> bool:
     for parent in node.parents:
         if parent.name in _ELSEWHERE_TAGS:
             return True
-        marks = " ".join([*parent.get("class", []), str(parent.get("id", ""))])
+        classes = [str(c) for c in parent.get_attribute_list("class") if c]
+        marks = " ".join([*classes, str(parent.get("id", ""))])
         if marks.strip() and _ELSEWHERE_MARKS.search(marks):
             return True
     return False
@@ -165,7 +166,7 @@ def canonical_url(soup: BeautifulSoup, meta: MetaTags) -> str | None:
 
 def breadcrumb(soup: BeautifulSoup) -> list[Crumb]:
     """The trail from the home page to this page, from markup or from JSON-LD."""
-    trail = soup.find(attrs={"aria-label": re.compile(r"^breadcrumbs?$", re.I)}) or soup.find(
+    trail = soup.find(attrs={"aria-label": re.compile(r"^breadcrumbs?$", re.I)}) or soup.find(  # type: ignore[call-overload]
         class_=re.compile(r"(^|[-_])breadcrumbs?($|[-_])", re.I)
     )
     if isinstance(trail, Tag):
@@ -192,7 +193,10 @@ def _crumbs_from_markup(trail: Tag) -> list[Crumb]:
             crumbs.append(Crumb(clean_inline(item.get_text(" ")), href))
         return [crumb for crumb in crumbs if crumb.label]
     # A flat trail: links separated by » or >, the current page as plain text at the end.
-    crumbs = [Crumb(clean_inline(a.get_text(" ")), a.get("href")) for a in trail.find_all("a")]
+    crumbs = [
+        Crumb(clean_inline(a.get_text(" ")), str(a["href"]) if a.get("href") else None)
+        for a in trail.find_all("a")
+    ]
     last = trail.contents[-1] if trail.contents else None
     if isinstance(last, NavigableString):
         label = clean_inline(str(last)).strip("»>›/| ")

@@ -11,21 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-TYPE_FOLDERS: dict[str, str] = {
+from indexer.document import SCOPE_NAMES, DocType, Scope
+
+TYPE_FOLDERS: dict[str, DocType] = {
     "news": "news",
     "pages": "page",
     "case-studies": "case-study",
     "documents": "document",
 }
-SCOPE_FOLDERS: frozenset[str] = frozenset({"local", "national"})
+SCOPE_FOLDERS = SCOPE_NAMES
 # Folders below a scope folder name a theme, shown as a topic ("care-alternatives" ->
 # "Care alternatives").
 
 
 @dataclass(slots=True)
 class FolderFacets:
-    type: str | None = None
-    scope: str | None = None
+    type: DocType | None = None
+    scope: Scope | None = None
     topics: list[str] = field(default_factory=list)
 
 
@@ -43,13 +45,13 @@ def facets_from_path(relative_path: str) -> FolderFacets:
         if facets.type is None and name in TYPE_FOLDERS:
             facets.type = TYPE_FOLDERS[name]
         elif facets.scope is None and name in SCOPE_FOLDERS:
-            facets.scope = name
+            facets.scope = SCOPE_FOLDERS[name]
             facets.topics.extend(topic_label(f) for f in folders[position + 1 :])
             break
     return facets
 
 
-def section_type(name: str) -> str | None:
+def section_type(name: str) -> DocType | None:
     """The document type a site section stands for: "News", "/news", "case-studies"."""
     slug = "-".join(name.lower().strip("/ ").split("/")[0].split())
     return TYPE_FOLDERS.get(slug)
@@ -69,7 +71,7 @@ def facets_from_breadcrumb(labels: list[str]) -> FolderFacets:
     return facets
 
 
-def type_from_url(url: str | None) -> str | None:
+def type_from_url(url: str | None) -> DocType | None:
     """The type the URL's first path segment names: https://site/news/... is news."""
     if not url:
         return None

@@ -16,9 +16,7 @@ from pathlib import Path
 from bs4 import BeautifulSoup, Tag
 from soupsieve import SelectorSyntaxError
 
-
-class ProfileError(Exception):
-    """A site profile file that cannot be used; the message names the file and the problem."""
+from indexer.errors import ProfileError
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,13 +53,15 @@ def load_profile(path: Path) -> SiteProfile:
         raise ProfileError(f"site profile {path}: cannot read it ({error.strerror})") from error
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ProfileError(f"site profile {path}: not valid TOML ({error})") from error
-    match, content, drop = data.get("match"), data.get("content"), data.get("drop", [])
-    for key, value in (("match", match), ("content", content), ("drop", drop)):
+    selectors: dict[str, list[str]] = {}
+    for key in ("match", "content", "drop"):
+        value = data.get(key, [] if key == "drop" else None)
         if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
             raise ProfileError(f"site profile {path}: {key!r} must be a list of CSS selectors")
-    for key, value in (("match", match), ("content", content)):
-        if not value:
+        if not value and key != "drop":
             raise ProfileError(f"site profile {path}: {key!r} needs at least one selector")
+        selectors[key] = value
+    match, content, drop = selectors["match"], selectors["content"], selectors["drop"]
     probe = BeautifulSoup("<p></p>", "html.parser")
     for selector in [*match, *content, *drop]:
         try:

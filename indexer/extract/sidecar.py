@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from indexer.document import SCOPES
+from indexer.document import SCOPE_NAMES, SCOPES, Scope
 from indexer.text import clean_inline
 
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -36,7 +36,7 @@ class Sidecar:
     summary: str | None = None
     date: date | None = None
     topics: list[str] | None = None
-    scope: str | None = None
+    scope: Scope | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -109,8 +109,8 @@ def _topics(value: Any) -> list[str] | None:
     return list(dict.fromkeys(clean_inline(v) for v in value))
 
 
-def _scope(value: Any) -> str | None:
-    return value if value in SCOPES else None
+def _scope(value: Any) -> Scope | None:
+    return SCOPE_NAMES.get(value) if isinstance(value, str) else None
 
 
 # Each key: what it must be (for the note when it is not), and its reader (None: unusable).

@@ -7,11 +7,11 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 
-from indexer import plain_words
+from indexer import folded_words
 
 
-def normalise(query: str) -> str:
-    return " ".join(plain_words(query))
+def pin_key(query: str) -> str:
+    return " ".join(folded_words(query))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,14 +45,14 @@ class BestBets:
                     raise ValueError(f"pin {number}: {key!r} must be a date such as 2025-09-01")
             pin = Pin(documents=tuple(documents), starts=starts, ends=ends)
             for query in queries:
-                pins.setdefault(normalise(query), []).append(pin)
+                pins.setdefault(pin_key(query), []).append(pin)
         return cls(pins)
 
     def pinned(self, query: str, today: date) -> list[str]:
         """Document ids pinned for ``query`` today, in order, without repeats."""
         found = [
             doc_id
-            for pin in self.pins.get(normalise(query), [])
+            for pin in self.pins.get(pin_key(query), [])
             if pin.active(today)
             for doc_id in pin.documents
         ]

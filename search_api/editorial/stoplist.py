@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from indexer import plain_words
+from indexer import folded_words
 
 
 def parse_stoplist(text: str) -> frozenset[str]:
     """Each line's words as the suggester compares them (lower case, accents folded)."""
     return frozenset(
-        " ".join(plain_words(line))
+        " ".join(folded_words(line))
         for line in text.splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from indexer import plain_words, stem_word
+from indexer import folded_words, stem_word
 
 Key = tuple[str, ...]
 
@@ -22,7 +22,7 @@ Key = tuple[str, ...]
 def phrase_key(text: str) -> Key:
     """What a phrase is matched by: its words lower-cased and stemmed, stop words kept (so
     "a and e" is still three words)."""
-    return tuple(stem_word(word) for word in plain_words(text))
+    return tuple(stem_word(word) for word in folded_words(text))
 
 
 def _entries(text: str) -> list[str]:

@@ -1,7 +1,5 @@
-"""Editable files (synonyms, best bets) read again when they change, with no restart.
-
-A file that is missing means "none"; a file with a mistake in it is logged and the last good
-version kept, so an editor's typo never takes search down.
+"""Editable files (synonyms, best bets, the suggestion stoplist) read again when they change,
+with no restart.
 """
 
 from __future__ import annotations
@@ -17,14 +15,24 @@ log = logging.getLogger(__name__)
 
 
 class WatchedFile(Generic[T]):
+    """One editable file, parsed, as it is now on disk.
+
+    A missing file means "none": while it is absent (never written, or deleted after being
+    read) the value is ``empty``, and it is read again when it reappears. A file that is there
+    but cannot be read or parsed is different: the mistake is logged and the last good value
+    kept, so an editor's typo never takes search down, where a deleted file is an editor's
+    decision to have none.
+    """
+
     def __init__(self, path: Path | None, parse: Callable[[str], T], empty: T) -> None:
         self.path = path
         self.parse = parse
+        self._empty = empty
         self._value = empty
         self._stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
-        # Goes up each time the file is read again: results computed with an older reading
-        # are stale.
+        # Goes up each time the file is read again or found gone: results computed with an
+        # older reading are stale.
         self.generation = 0
 
     def get(self) -> T:
@@ -47,11 +55,14 @@ class WatchedFile(Generic[T]):
         return status.st_mtime_ns, status.st_size
 
     def _load(self, stamp: tuple[int, int] | None) -> None:
-        self._stamp = stamp
-        self.generation += 1
+        # The stamp is set last: ``get`` reads it without the lock, and must not see it new
+        # while the value is still the old one.
         if stamp is None or self.path is None:
-            return
-        try:
-            self._value = self.parse(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as error:
-            log.error("%s: %s; still using the last good version", self.path, error)
+            self._value = self._empty
+        else:
+            try:
+                self._value = self.parse(self.path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, ValueError) as error:
+                log.error("%s: %s; still using the last good version", self.path, error)
+        self.generation += 1
+        self._stamp = stamp

@@ -85,7 +85,8 @@ class FacetColumns:
             keep &= days >= day_number(start)
         if end is not None:
             keep &= days <= day_number(end)
-        return docs[keep]
+        kept: np.ndarray = docs[keep]
+        return kept
 
     def by_date(self, docs: np.ndarray, newest_first: bool) -> np.ndarray:
         """Dated documents in date order, then undated ones, whichever way dates run; ties in
@@ -134,13 +135,14 @@ class FacetColumns:
             counts = chosen @ self.matrix  # whole numbers below 2**24: exact in float32
         else:
             counts = self.matrix[docs].sum(axis=0)
-        return counts.astype(np.int64)
+        return np.asarray(counts, np.int64)
 
     def _passes(self, docs: np.ndarray, name: str, wanted: tuple[str, ...]) -> np.ndarray:
         columns = [self.columns[name][v] for v in wanted if v in self.columns[name]]
         if not columns:
             return np.zeros(len(docs), bool)
-        return self.matrix[np.ix_(docs, columns)].any(axis=1)
+        chosen = self.matrix[np.ix_(docs, np.asarray(columns, np.intp))]
+        return np.asarray(chosen.any(axis=1), bool)
 
 
 def _all(masks: Iterable[np.ndarray], everything: np.ndarray) -> np.ndarray:

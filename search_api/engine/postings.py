@@ -3,8 +3,12 @@
 Whoosh's matchers walk postings one document at a time in Python, a few microseconds a step;
 a common word on a site of 10,000 pages has thousands of postings, and a search needs every
 match (for the total and the facet counts), not only the first ten. Here a term's postings are
-read block by block into arrays once per index version (and kept in a bounded cache), and the
-query tree becomes set operations and vectorised BM25F on those arrays.
+read into arrays once per index version (and kept in a bounded cache), and the query tree
+becomes set operations and vectorised BM25F on those arrays.
+
+``codec.py`` reads the postings: a block at a time from Whoosh's storage format when the
+installed Whoosh is the release it knows, else a posting at a time through Whoosh's public API
+(the same arrays, read more slowly). This module itself uses Whoosh's public API only.
 
 Scores are BM25F as ``ranking.py`` defines it, over Whoosh's quantised document lengths: a
 word searched in several fields (the parser's OR of the same term per field) is one BM25F
@@ -19,12 +23,10 @@ from __future__ import annotations
 
 import heapq
 import threading
-from bisect import bisect_left
 from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import reduce
-from typing import Any
 
 import numpy as np
 from cachetools import LRUCache
@@ -46,9 +48,9 @@ from whoosh.query import (
 from whoosh.searching import Searcher
 
 from indexer import TEXT_FIELDS
+from search_api.engine.codec import DOC, TermPostings, open_term_postings
 from search_api.engine.ranking import RankingSettings, bm25f, coverage_factor, idf, normalised_tf
 
-DOC = np.int32
 # Postings (over all cached entries) kept between searches: about 12 bytes each, so at most
 # about 100 MB. A site of 10,000 pages holds fewer; at 100,000, 500 unseen queries after the
 # popular mix filled 6.2 million, and 4 million re-read 7% more terms.
@@ -57,10 +59,6 @@ CACHE_POSTINGS = 8_000_000
 # two-letter prefixes such as "st* th* re*" took 366 ms with 500 each on 1,000 pages, 167 ms
 # with 100; a site search's prefixes rarely mean more than a hundred words.
 MAX_EXPANSION = 100
-# Terms whose block lists, and postings blocks (up to 128 postings each), are kept for checking
-# phrases.
-CACHE_BLOCK_LISTS = 20_000
-CACHE_BLOCKS = 8_192
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +83,9 @@ class PostingArrays:
 
     Not thread-safe: callers hold the version's lock, as for its searcher. (The caches take a
     lock of their own as well, so that a caller that forgets cannot corrupt them.)
+
+    ``term_postings`` reads the raw postings; by default the one ``codec.open_term_postings``
+    chooses for the installed Whoosh and the index (``reader_name`` says which).
     """
 
     def __init__(
@@ -92,11 +93,13 @@ class PostingArrays:
         searcher: Searcher,
         ranking: RankingSettings | None = None,
         cache_postings: int = CACHE_POSTINGS,
+        term_postings: TermPostings | None = None,
     ) -> None:
         self.searcher = searcher
         self.ranking = ranking or RankingSettings()
         reader = searcher.reader()
         self.reader = reader
+        self.term_postings = term_postings or open_term_postings(reader)
         self.doc_count = reader.doc_count_all()
         live = np.zeros(self.doc_count, bool)
         live[np.fromiter(reader.all_doc_ids(), DOC)] = True
@@ -120,7 +123,6 @@ class PostingArrays:
             name: getattr(reader.schema[name].format, "field_boost", 1.0) or 1.0
             for name in self.lengths
         }
-        self.leaves = list(reader.leaf_readers())
         # Leaf results, least recently used dropped first once the postings held exceed
         # the limit (an entry costs one per posting, and one for itself).
         self._cache: LRUCache[Query | tuple, Matches] = LRUCache(
@@ -128,19 +130,20 @@ class PostingArrays:
         )
         self._cache_lock = threading.Lock()
         self._expansions: LRUCache[Query, list[bytes | str]] = LRUCache(1024)
-        # For phrase checks on a few documents: terms' block lists, and decoded blocks.
-        self._block_lists: LRUCache[tuple, _BlockList] = LRUCache(CACHE_BLOCK_LISTS)
-        self._blocks: LRUCache[tuple, tuple[list[int], list[bytes]]] = LRUCache(CACHE_BLOCKS)
 
     # --- public ---------------------------------------------------------------------------
+
+    @property
+    def reader_name(self) -> str:
+        """Which reader reads the postings: ``codec.CODEC_READER`` or ``PUBLIC_READER``."""
+        return self.term_postings.name
 
     def clear(self) -> None:
         """Drops what has been read and decoded (call with the version's lock held)."""
         with self._cache_lock:
             self._cache.clear()
         self._expansions.clear()
-        self._block_lists.clear()
-        self._blocks.clear()
+        self.term_postings.clear()
 
     def matches(self, query: Query | None) -> Matches:
         """Every live document ``query`` matches, with Whoosh's score for it."""
@@ -214,7 +217,8 @@ class PostingArrays:
         checked on those documents' positions alone; other queries go through Whoosh."""
         if isinstance(query, Or) and _plain_or(query):
             total = sum((self.bonus(q, docs) for q in query.subqueries), np.zeros(len(docs)))
-            return total * query.boost
+            boosted: np.ndarray = total * query.boost
+            return boosted
         if isinstance(query, Phrase) and query.fieldname in self.lengths:
             return self._phrase(query, docs)
         return self._bonus_through_whoosh(query, docs)
@@ -315,8 +319,8 @@ class PostingArrays:
         return found
 
     def _postings(self, field: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
-        """A term's live documents and its frequency in each, read a block at a time and
-        kept (per field and term) in the cache."""
+        """A term's live documents and its frequency in each, read once and kept (per field
+        and term) in the cache."""
         found = self._cached(("frequencies", field, text), lambda: self._read_postings(field, text))
         return found.docs, found.scores
 
@@ -324,23 +328,10 @@ class PostingArrays:
         btext = self.reader.schema[field].to_bytes(text) if isinstance(text, str) else text
         if (field, btext) not in self.reader:
             return EMPTY
-        ids: list[np.ndarray] = []
-        weights: list[np.ndarray] = []
-        fmt = self.reader.schema[field].format
-        for leaf, offset in self.leaves:
-            if (field, btext) not in leaf:
-                continue
-            matcher = leaf._terms.matcher(field, btext, fmt)  # raw postings, deletions included
-            while matcher.is_active():
-                matcher._read_ids()
-                matcher._read_weights()
-                ids.append(np.asarray(matcher._ids, DOC) + offset)
-                weights.append(np.asarray(matcher._weights, np.float64))
-                matcher._next_block()
-        if not ids:
+        docs, tf = self.term_postings.read(field, btext)
+        if not len(docs):
             return EMPTY
-        docs, tf = np.concatenate(ids), np.concatenate(weights)
-        keep = self.live[docs]
+        keep = self.live[docs]  # the codec reader's postings include deleted documents
         # Frequencies in the Matches' score slot: the raw count, without the schema's boost.
         return Matches(docs[keep], tf[keep] / self.field_boosts[field])
 
@@ -359,7 +350,7 @@ class PostingArrays:
         candidates = docs[present]
         field = phrase.fieldname
         btexts = [self.reader.schema[field].to_bytes(w) for w in phrase.words]
-        positions = [self._positions(field, text, candidates) for text in btexts]
+        positions = [self.term_postings.positions(field, text, candidates) for text in btexts]
         near = np.array(
             [_in_order([p[i] for p in positions], phrase.slop) for i in range(len(candidates))],
             bool,
@@ -368,39 +359,6 @@ class PostingArrays:
         at = np.searchsorted(together.docs, matched)
         scores[np.flatnonzero(present)[near]] = together.scores[at] * phrase.boost
         return scores
-
-    def _positions(self, field: str, btext: bytes, docs: np.ndarray) -> list[list[int]]:
-        """The word positions of a term in each of ``docs`` (ascending, all holding it)."""
-        decode = self.reader.schema[field].format.decode_positions
-        found: list[list[int]] = []
-        for number, (leaf, offset) in enumerate(self.leaves):
-            end = offset + leaf.doc_count_all()
-            inside = docs[(docs >= offset) & (docs < end)] - offset
-            if not len(inside) or (field, btext) not in leaf:
-                continue
-            blocks = self._block_list(number, field, btext)
-            for docnum in inside.tolist():
-                which = bisect_left(blocks.max_ids, docnum)
-                ids, values = self._block(blocks, (number, field, btext, which))
-                found.append(decode(values[bisect_left(ids, docnum)]))
-        return found
-
-    def _block_list(self, leaf_number: int, field: str, btext: bytes) -> _BlockList:
-        key = (leaf_number, field, btext)
-        blocks = self._block_lists.get(key)
-        if blocks is None:
-            leaf = self.leaves[leaf_number][0]
-            fmt = self.reader.schema[field].format
-            blocks = _BlockList(leaf._terms.matcher(field, btext, fmt))
-            self._block_lists[key] = blocks
-        return blocks
-
-    def _block(self, blocks: _BlockList, key: tuple) -> tuple[list[int], list[bytes]]:
-        block = self._blocks.get(key)
-        if block is None:
-            block = blocks.read(key[-1])
-            self._blocks[key] = block
-        return block
 
     def _bonus_through_whoosh(self, query: Query, docs: np.ndarray) -> np.ndarray:
         scores = np.zeros(len(docs))
@@ -429,34 +387,6 @@ class PostingArrays:
             return EMPTY
         found = Matches(np.asarray(docs, DOC), np.asarray(scores, np.float64))
         return restrict(found, self.all_docs) if len(self.all_docs) < self.doc_count else found
-
-
-class _BlockList:
-    """Where each block of one term's postings (in one segment) starts, and its highest
-    document number, read once from the block headers; then any block on demand.
-
-    Whoosh's own ``skip_to`` steps through a block one posting at a time in Python; with this
-    a document's block is found by bisection and its data decoded at most once while cached.
-    (This reads Whoosh's ``whoosh3`` postings format, whose version is pinned.)
-    """
-
-    def __init__(self, matcher: Any) -> None:
-        self.matcher = matcher
-        self.starts: list[int] = []
-        self.max_ids: list[int] = []
-        position = matcher._baseoffset
-        while matcher.is_active():
-            self.starts.append(position)
-            self.max_ids.append(matcher.block_max_id())
-            position = matcher._nextoffset
-            matcher._next_block()
-
-    def read(self, number: int) -> tuple[list[int], list[bytes]]:
-        matcher = self.matcher
-        matcher._goto(self.starts[number])
-        matcher._read_ids()
-        matcher._read_values()
-        return list(matcher._ids), matcher._values
 
 
 def _in_order(positions: list[list[int]], slop: int) -> bool:
@@ -507,7 +437,8 @@ def member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
     if not len(of):
         return np.zeros(len(docs), bool)
     at = np.minimum(np.searchsorted(of, docs), len(of) - 1)
-    return of[at] == docs
+    found: np.ndarray = of[at] == docs
+    return found
 
 
 def _intersect(a: Matches, b: Matches) -> Matches:
@@ -553,7 +484,7 @@ def _field_unit(query: Query, text_fields: Collection[str]) -> _Unit | None:
     if any(p.boost != 1.0 for p in parts):
         return None
     first = parts[0]
-    fields = tuple(getattr(p, "fieldname", None) for p in parts)
+    fields = tuple(str(getattr(p, "fieldname", "")) for p in parts)
     if len(set(fields)) < len(fields) or not set(fields) <= set(text_fields):
         return None
     if all(type(p) is Term for p in parts) and len({p.text for p in parts}) == 1:

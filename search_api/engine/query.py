@@ -36,7 +36,7 @@ from whoosh.query import (
 from indexer import MINOR_WORDS, SCHEMA, TEXT_FIELDS
 from search_api.editorial.synonyms import Thesaurus
 from search_api.engine.ranking import RankingSettings
-from search_api.engine.spelling import Candidate, Vocabulary
+from search_api.engine.spelling import Candidate, SpellingVocabulary
 
 # Fields people may name in a query ("title:plan").
 QUERY_FIELDS = frozenset(TEXT_FIELDS)
@@ -71,7 +71,8 @@ _MINOR_TERMS = frozenset(t.text for w in MINOR_WORDS for t in _ANALYZER(w, mode=
 
 
 class MalformedQuery(ValueError):
-    """The query's syntax cannot be read as written."""
+    """The query's syntax cannot be read as written. Raised and caught in this module only
+    (the query is then read as plain words), so it is not part of ``search_api.errors``."""
 
 
 @dataclass(slots=True)
@@ -130,7 +131,7 @@ class QueryReader:
 
     def __init__(
         self,
-        vocabulary: Vocabulary,
+        vocabulary: SpellingVocabulary,
         thesaurus: Thesaurus,
         count: Callable[[Query], int],
         ranking: RankingSettings | None = None,
@@ -147,8 +148,8 @@ class QueryReader:
         try:
             lexemes = lex(typed)
         except MalformedQuery:
-            lexemes = [("word", word) for word in plain_words(typed)]
-            typed = " ".join(plain_words(typed))
+            lexemes = [("word", word) for word in words_without_syntax(typed)]
+            typed = " ".join(words_without_syntax(typed))
         rewrite = _Rewrite()
         text, runs = self._rewrite(_bounded_wildcards(lexemes), rewrite)
         strict = rewrite.parse(_strict_parser, text)
@@ -319,7 +320,7 @@ def _check_operators(lexemes: list[tuple[str, str]]) -> None:
         previous = kind
 
 
-def plain_words(typed: str) -> list[str]:
+def words_without_syntax(typed: str) -> list[str]:
     """The words of a query with all syntax taken out; operators become ordinary words."""
     words = re.findall(r"[\w&/'’.\-]+", typed)
     cleaned = [w.strip("-.'’/&") for w in words]
@@ -381,7 +382,7 @@ def _parse(parser: MultifieldParser, text: str) -> Query | None:
     try:
         query = parser.parse(text)
     except Exception:  # whoosh's parser raises assorted errors on odd input
-        query = parser.parse(" ".join(plain_words(text)))
+        query = parser.parse(" ".join(words_without_syntax(text)))
     query = query.normalize()
     return None if query is NullQuery else query
 

@@ -42,7 +42,7 @@ from search_api.engine.postings import (
     restrict,
     union_docs,
 )
-from search_api.engine.query import QueryReader, UserQuery, plain_words
+from search_api.engine.query import QueryReader, UserQuery, words_without_syntax
 from search_api.engine.ranking import RankingSettings
 from search_api.engine.versions import Version, VersionKeeper, open_version
 
@@ -117,20 +117,25 @@ class SearchService:
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
         budget_seconds: float = DEFAULT_BUDGET_SECONDS,
+        public_postings: bool = False,
     ) -> None:
+        """``public_postings`` reads postings through Whoosh's public API even where the
+        faster codec reader applies (``search_api.engine.codec``): for tests and diagnosis."""
         self.store = IndexStore(index_dir)
         self.refresh_seconds = refresh_seconds
         self.clock = clock
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
-        self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset())
+        self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset[str]())
         self.ranking = ranking or RankingSettings()
         self.today = today
         self.cache_responses = cache_responses
         self.budget_seconds = budget_seconds
         self.versions = VersionKeeper(
             self.store,
-            lambda path: open_version(path, self.store, self.ranking),
+            lambda path: open_version(
+                path, self.store, self.ranking, public_postings=public_postings
+            ),
             refresh_seconds,
             clock,
         )
@@ -243,7 +248,7 @@ class SearchService:
         if not query.lists_everything and query.telling and budget.left():
             # Marked: the words that found the results, not "the" or "how" beside them.
             marked = Or(query.telling) if len(query.telling) > 1 else query.telling[0]
-            typed = [w for w in plain_words(request.q) if w.lower() not in MINOR_WORDS]
+            typed = [w for w in words_without_syntax(request.q) if w.lower() not in MINOR_WORDS]
             highlighter = Highlighter(
                 query_terms(marked, version.postings), " ".join(typed) or request.q
             )
@@ -278,6 +283,7 @@ class SearchService:
             "documents": count,
             "index_version": version.name,
             "built_at": version.info.get("built_at"),
+            "postings_reader": version.postings.reader_name,
         }
 
     def last_build(self) -> dict[str, Any] | None:
@@ -287,9 +293,8 @@ class SearchService:
 
 class Budget:
     """The time a search may take. Past it, each remaining optional step is left out (the
-    partly matching results, the proximity bonus, snippets in context, the spelling
-    suggestion) and the answer says it is ``partial``; the results matching every word are
-    always returned."""
+    proximity bonus, snippets in context, the spelling suggestion) and the answer says it is
+    ``partial``; every match is still found, counted and ranked by its words' scores."""
 
     __slots__ = ("deadline", "spent")
 

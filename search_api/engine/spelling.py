@@ -37,13 +37,13 @@ class Candidate:
     documents: int
 
 
-class Vocabulary:
+class SpellingVocabulary:
     def __init__(self, frequencies: dict[str, int]) -> None:
         self.frequencies = frequencies
         self._words = list(frequencies)
 
     @classmethod
-    def of_version(cls, version: Path) -> Vocabulary:
+    def of_version(cls, version: Path) -> SpellingVocabulary:
         """The vocabulary the build wrote beside the index; empty (no corrections) without it."""
         counts = WordCounts.load(version)
         return cls(dict(counts.counts) if counts else {})

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 from cachetools import LRUCache
 
-from indexer import plain_words
+from indexer import folded_words
 
 MAX_SUGGESTIONS = 8
 MAX_TITLES = 4
@@ -46,7 +46,7 @@ class Suggester:
         # under a million words but only tens of thousands of different ones).
         shared: dict[str, str] = {}
         self.title_words = [
-            [shared.setdefault(word, word) for word in plain_words(title)] for title in self.titles
+            [shared.setdefault(word, word) for word in folded_words(title)] for title in self.titles
         ]
         # Every (word, title position) pair, sorted, as two parallel sequences: prefix
         # ranges are found by bisecting the words.
@@ -66,7 +66,7 @@ class Suggester:
             self._cache.clear()
 
     def suggest(self, typed: str, stoplist: frozenset[str] = frozenset()) -> list[str]:
-        words = plain_words(typed)
+        words = folded_words(typed)
         if not words:
             return []
         key = tuple(words)
@@ -120,5 +120,5 @@ class Suggester:
 
 
 def _stopped(suggestion: str, stoplist: frozenset[str]) -> bool:
-    normalised = " ".join(plain_words(suggestion))
+    normalised = " ".join(folded_words(suggestion))
     return normalised in stoplist or any(word in stoplist for word in normalised.split())

@@ -31,21 +31,18 @@ from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from indexer import IndexStore
+from search_api.engine.codec import open_term_postings
 from search_api.engine.facets import FacetColumns
 from search_api.engine.postings import PostingArrays
 from search_api.engine.ranking import RankingSettings, RecencySettings, recency_factors
-from search_api.engine.spelling import Vocabulary
+from search_api.engine.spelling import SpellingVocabulary
 from search_api.engine.suggest import Suggester
+from search_api.errors import IndexUnavailable
 
 # Whole responses cached per version (a new version never answers from the old one's).
 CACHED_RESPONSES = 4096
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class IndexUnavailable(Exception):
-    """No index version can be served: none has been published at the configured location,
-    or every one that could stand in is damaged."""
 
 
 # What reading a version's files raises when they are damaged or cannot be read: a fault of
@@ -70,7 +67,7 @@ class Version:
     searcher: Searcher
     postings: PostingArrays
     facets: FacetColumns
-    vocabulary: Vocabulary
+    vocabulary: SpellingVocabulary
     suggester: Suggester
     info: dict[str, Any]
     responses: LRUCache = field(default_factory=lambda: LRUCache(CACHED_RESPONSES))
@@ -106,11 +103,19 @@ class Version:
         return self._recency[2]
 
 
-def open_version(path: Path, store: IndexStore, ranking: RankingSettings) -> Version:
+def open_version(
+    path: Path, store: IndexStore, ranking: RankingSettings, *, public_postings: bool = False
+) -> Version:
     """Opens one published version: its searcher, posting arrays, facet columns, vocabulary
-    and suggester, all read once here so that requests only look things up."""
+    and suggester, all read once here so that requests only look things up.
+
+    Postings are read from Whoosh's storage format only when the installed Whoosh and the
+    index's codec are the ones ``codec.py`` was written against (a warning says when not);
+    ``public_postings`` reads them through Whoosh's public API regardless, for tests and
+    diagnosis."""
     index = open_dir(str(path))
     reader = index.reader()
+    term_postings = open_term_postings(reader, public_only=public_postings)
     titles: list[str] = []
 
     def stored() -> Iterator[tuple[int, dict[str, Any]]]:
@@ -121,11 +126,11 @@ def open_version(path: Path, store: IndexStore, ranking: RankingSettings) -> Ver
 
     facets = FacetColumns(reader.doc_count_all(), stored())
     searcher = Searcher(reader, weighting=BM25F(), fromindex=index)
-    vocabulary = Vocabulary.of_version(path)
+    vocabulary = SpellingVocabulary.of_version(path)
     version = Version(
         name=path.name,
         searcher=searcher,
-        postings=PostingArrays(searcher, ranking),
+        postings=PostingArrays(searcher, ranking, term_postings=term_postings),
         facets=facets,
         vocabulary=vocabulary,
         suggester=Suggester(titles, vocabulary.frequencies),

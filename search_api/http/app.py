@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import atexit
 from pathlib import Path
+from typing import Any
 
 import falcon
 
 from indexer import IndexerSettings
-from search_api.engine import IndexUnavailable, SearchService
-from search_api.http.errors import handle_unavailable, handle_unexpected, serialize_error
+from search_api.engine import SearchService
+from search_api.http.errors import add_error_handlers
 from search_api.http.observability import AccessObserver, MetricsResource, new_registry
 from search_api.http.resources import (
     CrossOrigin,
@@ -52,7 +53,7 @@ def create_app(
         queries = _query_log(settings or Settings(), path=None)
     admin_token = settings.admin_token if settings else None
     metrics = new_registry(service)
-    middleware: list[object] = [AccessObserver(metrics, STATIC_ROUTE), SecurityHeaders()]
+    middleware: list[Any] = [AccessObserver(metrics, STATIC_ROUTE), SecurityHeaders()]
     if settings and settings.cors_origins:
         middleware.append(CrossOrigin(settings.cors_origins))
     if settings and admin_token:
@@ -70,9 +71,7 @@ def create_app(
     app.add_route("/metrics", MetricsResource(metrics))
     if settings and admin_token:
         _add_admin_routes(app, settings, queries)
-    app.add_error_handler(Exception, handle_unexpected)
-    app.add_error_handler(IndexUnavailable, handle_unavailable)
-    app.set_error_serializer(serialize_error)
+    add_error_handlers(app)
     return app
 
 

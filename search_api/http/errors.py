@@ -1,18 +1,58 @@
 """One error shape for every failure: ``{"error": {"code": ..., "message": ...}}``.
 
-Falcon's own errors (unknown route, wrong method, bad parameter) and ours go through the same
-serializer; anything unexpected becomes a logged 500 with the same shape and no stack trace.
+Every code the API answers with is in ``ERROR_CODES``, with its status and what it tells a
+client (``tests/test_docs.py`` checks that ``docs/api.md`` lists each one). Resources raise
+``http_error(code, message)``; the domain errors of both packages (``search_api.errors`` and
+``indexer.errors``) carry their own ``code`` and are turned into responses here, by
+``add_error_handlers``, so no resource translates them itself. Falcon's own errors (unknown
+route, wrong method) go through the same serializer, and anything unexpected becomes a logged
+500 with the same shape and no stack trace.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import falcon
 
+from indexer import IndexerError
+from search_api.errors import IndexUnavailable, ServiceError
+
 log = logging.getLogger(__name__)
 
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    status: int
+    meaning: str
+
+
+ERROR_CODES: dict[str, ErrorCode] = {
+    "invalid_parameter": ErrorCode(400, "a query parameter is missing, malformed or out of range"),
+    "invalid_upload": ErrorCode(
+        400, "the upload is not a file the index can read, or a field is bad"
+    ),
+    "unauthorized": ErrorCode(401, "the admin API needs the token: Authorization: Bearer <token>"),
+    "forbidden": ErrorCode(403, "the admin token given is wrong"),
+    "not_found": ErrorCode(404, "nothing is served at this path"),
+    "document_not_found": ErrorCode(404, "no document, or no source file, has this id"),
+    "job_not_found": ErrorCode(404, "no index job has this id (only recent jobs are kept)"),
+    "no_report": ErrorCode(404, "no build has run yet, so there is no report"),
+    "method_not_allowed": ErrorCode(405, "this path does not accept this method"),
+    "build_in_progress": ErrorCode(409, "a build is running; try again when it has finished"),
+    "nothing_to_roll_back": ErrorCode(409, "there is no earlier published version to go back to"),
+    "too_large": ErrorCode(413, "the upload is over the size limit"),
+    "unsupported_media_type": ErrorCode(
+        415, "the request body is not in the form this route reads"
+    ),
+    "too_many_requests": ErrorCode(429, "too many requests; wait as Retry-After says"),
+    "too_many_attempts": ErrorCode(429, "too many wrong admin tokens from this address"),
+    "internal_error": ErrorCode(500, "the service failed; the error has been logged"),
+    "unavailable": ErrorCode(503, "the service cannot answer just now"),
+    "index_unavailable": ErrorCode(503, "no index version can be served; retry after a build"),
+}
 # Codes for Falcon's own errors, which carry only a status.
 _STATUS_CODES = {
     400: "invalid_parameter",
@@ -24,17 +64,44 @@ _STATUS_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+# How long a client is asked to wait (Retry-After) when no index can be served.
+UNAVAILABLE_RETRY_SECONDS = 30
 
 
-def invalid_parameter(name: str, message: str) -> falcon.HTTPBadRequest:
-    return falcon.HTTPBadRequest(
-        title="Invalid parameter", description=f"{name}: {message}", code="invalid_parameter"
-    )
+class ApiError(falcon.HTTPError):
+    """An HTTP error answered with one of ``ERROR_CODES`` at that code's status."""
+
+    def __init__(self, code: str, message: str, **options: Any) -> None:
+        status = falcon.code_to_http_status(ERROR_CODES[code].status)
+        super().__init__(status, description=message, **options)
+        self.error_code = code
+
+
+def http_error(
+    code: str,
+    message: str,
+    *,
+    retry_after: int | None = None,
+    challenges: list[str] | None = None,
+) -> ApiError:
+    """The error for ``code`` (an unregistered code is a programming error: ``KeyError``),
+    with a Retry-After header, or a WWW-Authenticate challenge for a 401."""
+    headers = {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if challenges:
+        headers["WWW-Authenticate"] = ", ".join(challenges)
+    return ApiError(code, message, headers=headers or None)
+
+
+def invalid_parameter(name: str, message: str) -> ApiError:
+    return http_error("invalid_parameter", f"{name}: {message}")
 
 
 def error_body(error: falcon.HTTPError, path: str = "") -> dict[str, Any]:
-    code = error.code if isinstance(error.code, str) else None
-    code = code or _STATUS_CODES.get(error.status_code, "error")
+    code = getattr(error, "error_code", None) or _STATUS_CODES.get(
+        error.status_code, "internal_error"
+    )
     message = error.description
     if not message and error.status_code == 404:
         message = f"nothing is served at {path}"
@@ -48,24 +115,27 @@ def serialize_error(req: falcon.Request, resp: falcon.Response, error: falcon.HT
     resp.media = error_body(error, req.path)
 
 
-# How long a client is asked to wait (Retry-After) when no index can be served.
-UNAVAILABLE_RETRY_SECONDS = 30
+def add_error_handlers(app: falcon.App) -> None:
+    """Maps every error to the one JSON shape. Falcon picks the most specific handler, so the
+    domain trees' handler wins over the catch-all for unexpected errors."""
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(ServiceError, _domain)
+    app.add_error_handler(IndexerError, _domain)
+    app.set_error_serializer(serialize_error)
 
 
-def handle_unavailable(
-    req: falcon.Request, resp: falcon.Response, error: Exception, params
-) -> None:
-    """No index can be served (``IndexUnavailable``): a 503 saying why, to retry later."""
-    raise falcon.HTTPServiceUnavailable(
-        description=str(error), code="index_unavailable", retry_after=UNAVAILABLE_RETRY_SECONDS
-    )
+def _domain(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
+    code = getattr(error, "code", "")
+    if code not in ERROR_CODES:  # a domain error no route should let out: still a bug
+        _unexpected(req, resp, error, params)
+    retry = UNAVAILABLE_RETRY_SECONDS if isinstance(error, IndexUnavailable) else None
+    raise http_error(code, str(error), retry_after=retry)
 
 
-def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params) -> None:
+def _unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
     if isinstance(error, falcon.HTTPError):
         raise error
-    log.exception("unhandled error on %s %s", req.method, req.path)
-    raise falcon.HTTPInternalServerError(
-        description="The search service failed to answer; the error has been logged.",
-        code="internal_error",
+    log.exception("unhandled error on %s %s", req.method, req.path, exc_info=error)
+    raise http_error(
+        "internal_error", "The search service failed to answer; the error has been logged."
     )

@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import falcon
@@ -23,6 +23,7 @@ from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from indexer import utc_now
 from search_api.engine import SearchService
 
 ACCESS_LOG = "blmk.access"
@@ -77,7 +78,7 @@ class AccessObserver:
         self.latency.labels(route, method, status).observe(seconds)
         if access_log.isEnabledFor(logging.INFO):
             line = {
-                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                "time": utc_now().isoformat(timespec="milliseconds"),  # many lines a second
                 "method": method,
                 "route": route,
                 "path": req.path,

@@ -7,7 +7,7 @@ from pathlib import Path
 import falcon
 
 from search_api.engine import IndexUnavailable, SearchRequest, SearchService
-from search_api.http.errors import UNAVAILABLE_RETRY_SECONDS, invalid_parameter
+from search_api.http.errors import UNAVAILABLE_RETRY_SECONDS, http_error, invalid_parameter
 from search_api.http.params import parse_search_request
 from search_api.http.views import render_search_page
 from search_api.staff.analytics import QueryLog
@@ -52,9 +52,7 @@ class DocumentResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
         document = self.service.document(doc_id)
         if document is None:
-            raise falcon.HTTPNotFound(
-                description=f"no document with id {doc_id!r}", code="document_not_found"
-            )
+            raise http_error("document_not_found", f"no document with id {doc_id!r}")
         resp.media = document
 
 
@@ -89,7 +87,7 @@ class SearchPage:
         resp.content_type = falcon.MEDIA_HTML
         try:
             request = parse_search_request(req)
-        except falcon.HTTPBadRequest as error:
+        except falcon.HTTPError as error:
             resp.status = falcon.HTTP_400
             resp.text = render_search_page(SearchRequest(), None, error=error.description)
             return

@@ -1,42 +1,33 @@
-"""Service settings: documented defaults, overridable from the environment.
+"""Service settings: the defaults are the fields' own (the ranking's are ``RankingSettings``'s),
+and ``SERVICE_ENVIRONMENT`` says which variable overrides which field.
 
-| variable              | default    | meaning                                          |
-| --------------------- | ---------- | ------------------------------------------------ |
-| BLMK_INDEX_DIR        | var/index  | index root written by ``blmk-index build``       |
-| BLMK_HOST             | 127.0.0.1  | address ``blmk-serve`` listens on                |
-| BLMK_PORT             | 8080       | port ``blmk-serve`` listens on                   |
-| BLMK_THREADS          | 4          | waitress worker threads                          |
-| BLMK_REFRESH_SECONDS  | 2          | how often the published index version is checked |
-| BLMK_CORS_ORIGINS     | none       | sites whose pages may call /search, /suggest   |
-| BLMK_ADMIN_TOKEN      | unset      | enables the admin API; the Bearer token it needs |
-| BLMK_CORPUS           | corpus     | corpus folder uploads go to and updates read     |
-| BLMK_MAX_UPLOAD_MB    | 50         | largest upload accepted (413 beyond)             |
-| BLMK_SYNONYMS         | config/synonyms.txt    | synonym groups (empty: none)         |
-| BLMK_SUGGEST_STOPLIST | config/suggest-stoplist.txt | never suggested (empty: none)  |
-| BLMK_BEST_BETS        | config/best-bets.toml  | pinned results (empty: none)         |
-| BLMK_NEWS_RECENCY     | 0.15       | largest score bonus for a new news article (0: off) |
-| BLMK_NEWS_HALF_LIFE_DAYS | 365     | age at which a news article's bonus has halved  |
-| BLMK_SYNONYM_WEIGHT   | 0.5        | what a synonym counts for against the typed word (0: off) |
-| BLMK_CORRECTION_WEIGHT | 0.8       | what a spelling correction counts for (0: off)   |
-| BLMK_EXPANSION_WEIGHT | 0.5        | what a word a ``prefix*`` stands for counts for  |
-| BLMK_PROXIMITY_BOOST  | 0.5        | bonus for the typed words close together (0: off) |
-| BLMK_COVERAGE_EXPONENT | 0         | extra weight on matching more of the query (0: off) |
-| BLMK_SEARCH_BUDGET_MS | 250        | time after which a search answers ``partial``    |
-| BLMK_ADMIN_MAX_FAILURES | 10       | wrong admin tokens per address per minute before 429 |
-| BLMK_ANALYTICS_FILE   | var/analytics.json | weekly query counts (empty: memory only) |
-| BLMK_ANALYTICS_WEEKS  | 26         | weeks of query counts kept (0: nothing counted)  |
-| BLMK_ANALYTICS_MIN_COUNT | 2       | searches a query needs in a week to be shown     |
+``docs/configuration.md`` is rendered from this table and the indexer's:
+``python -m search_api.http.settings --markdown > docs/configuration.md``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer import optional_path
-from search_api.engine.ranking import RankingSettings, RecencySettings
+from indexer import (
+    INDEXER_ENVIRONMENT,
+    MEGABYTES,
+    MILLISECONDS,
+    IndexerSettings,
+    Variable,
+    at_least,
+    markdown_table,
+    number,
+    optional_path,
+    optional_text,
+    read_environment,
+    whole_number,
+)
+from search_api.engine.ranking import RankingSettings
 from search_api.engine.service import DEFAULT_BUDGET_SECONDS
 from search_api.staff.analytics import DEFAULT_MIN_COUNT, DEFAULT_WEEKS_KEPT
 
@@ -68,55 +59,103 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The defaults, with the variables of ``SERVICE_ENVIRONMENT`` that are set."""
         env = os.environ if environ is None else environ
-        defaults = cls()
-        return cls(
-            index_dir=Path(env.get("BLMK_INDEX_DIR", defaults.index_dir)),
-            host=env.get("BLMK_HOST", defaults.host),
-            port=int(env.get("BLMK_PORT", defaults.port)),
-            threads=int(env.get("BLMK_THREADS", defaults.threads)),
-            refresh_seconds=float(env.get("BLMK_REFRESH_SECONDS", defaults.refresh_seconds)),
-            synonyms_file=optional_path(env.get("BLMK_SYNONYMS"), defaults.synonyms_file),
-            best_bets_file=optional_path(env.get("BLMK_BEST_BETS"), defaults.best_bets_file),
-            suggest_stoplist_file=optional_path(
-                env.get("BLMK_SUGGEST_STOPLIST"), defaults.suggest_stoplist_file
-            ),
-            cors_origins=frozenset(
-                origin.strip().rstrip("/")
-                for origin in env.get("BLMK_CORS_ORIGINS", "").split(",")
-                if origin.strip()
-            ),
-            admin_token=env.get("BLMK_ADMIN_TOKEN") or None,
-            corpus_dir=Path(env.get("BLMK_CORPUS", defaults.corpus_dir)),
-            max_upload_bytes=int(float(env.get("BLMK_MAX_UPLOAD_MB", 50)) * 1024 * 1024),
-            search_budget_seconds=float(
-                env.get("BLMK_SEARCH_BUDGET_MS", defaults.search_budget_seconds * 1000)
-            )
-            / 1000,
-            admin_max_failures=int(env.get("BLMK_ADMIN_MAX_FAILURES", defaults.admin_max_failures)),
-            analytics_file=optional_path(env.get("BLMK_ANALYTICS_FILE"), defaults.analytics_file),
-            analytics_weeks=int(env.get("BLMK_ANALYTICS_WEEKS", defaults.analytics_weeks)),
-            analytics_min_count=int(
-                env.get("BLMK_ANALYTICS_MIN_COUNT", defaults.analytics_min_count)
-            ),
-            ranking=_ranking_from_env(env, defaults.ranking),
-        )
+        return read_environment(cls(), SERVICE_ENVIRONMENT, env)
 
 
-def _ranking_from_env(env: Mapping[str, str], defaults: RankingSettings) -> RankingSettings:
-    def weight(name: str, default: float) -> float:
-        return max(0.0, float(env.get(name, default)))
+def _origins(text: str) -> frozenset[str]:
+    """Comma-separated site addresses, as browsers send them in ``Origin`` (no end slash)."""
+    return frozenset(o.strip().rstrip("/") for o in text.split(",") if o.strip())
 
-    recency = RecencySettings(
-        weight=float(env.get("BLMK_NEWS_RECENCY", defaults.recency.weight)),
-        half_life_days=float(env.get("BLMK_NEWS_HALF_LIFE_DAYS", defaults.recency.half_life_days)),
-    )
-    return replace(
-        defaults,
-        recency=recency,
-        synonym_weight=weight("BLMK_SYNONYM_WEIGHT", defaults.synonym_weight),
-        correction_weight=weight("BLMK_CORRECTION_WEIGHT", defaults.correction_weight),
-        expansion_weight=weight("BLMK_EXPANSION_WEIGHT", defaults.expansion_weight),
-        proximity_boost=weight("BLMK_PROXIMITY_BOOST", defaults.proximity_boost),
-        coverage_exponent=weight("BLMK_COVERAGE_EXPONENT", defaults.coverage_exponent),
-    )
+
+# fmt: off
+SERVICE_ENVIRONMENT = (
+    Variable("BLMK_INDEX_DIR", "index_dir", Path,
+             "index root written by `blmk-index build`"),
+    Variable("BLMK_HOST", "host", str, "address `blmk-serve` listens on"),
+    Variable("BLMK_PORT", "port", whole_number, "port `blmk-serve` listens on"),
+    Variable("BLMK_THREADS", "threads", whole_number, "waitress worker threads"),
+    Variable("BLMK_REFRESH_SECONDS", "refresh_seconds", number,
+             "how often the published index version is checked"),
+    Variable("BLMK_CORS_ORIGINS", "cors_origins", _origins,
+             "sites (comma-separated) whose pages may call `/search` and `/suggest`"),
+    Variable("BLMK_ADMIN_TOKEN", "admin_token", optional_text,
+             "enables the admin API: the Bearer token it needs (empty: off)"),
+    Variable("BLMK_CORPUS", "corpus_dir", Path, "corpus folder uploads go to and updates read"),
+    Variable("BLMK_MAX_UPLOAD_MB", "max_upload_bytes", number,
+             "largest upload accepted (413 beyond)", MEGABYTES),
+    Variable("BLMK_SYNONYMS", "synonyms_file", optional_path,
+             "synonym groups (empty: none)"),
+    Variable("BLMK_SUGGEST_STOPLIST", "suggest_stoplist_file", optional_path,
+             "words and phrases never suggested (empty: none)"),
+    Variable("BLMK_BEST_BETS", "best_bets_file", optional_path,
+             "results pinned to the top for given queries (empty: none)"),
+    Variable("BLMK_NEWS_RECENCY", "ranking.recency.weight", number,
+             "largest score bonus, for a news article published today (0: off)"),
+    Variable("BLMK_NEWS_HALF_LIFE_DAYS", "ranking.recency.half_life_days", number,
+             "age at which a news article's bonus has halved"),
+    Variable("BLMK_SYNONYM_WEIGHT", "ranking.synonym_weight", at_least(0.0, number),
+             "what a synonym counts for against the word typed (0: off; at least 0)"),
+    Variable("BLMK_CORRECTION_WEIGHT", "ranking.correction_weight", at_least(0.0, number),
+             "what a spelling correction counts for (0: off; at least 0)"),
+    Variable("BLMK_EXPANSION_WEIGHT", "ranking.expansion_weight", at_least(0.0, number),
+             "what a word a `prefix*` stands for counts for (at least 0)"),
+    Variable("BLMK_PROXIMITY_BOOST", "ranking.proximity_boost", at_least(0.0, number),
+             "bonus for the typed words found close together (0: off; at least 0)"),
+    Variable("BLMK_COVERAGE_EXPONENT", "ranking.coverage_exponent", at_least(0.0, number),
+             "extra weight on matching more of the query (0: off; at least 0)"),
+    Variable("BLMK_SEARCH_BUDGET_MS", "search_budget_seconds", number,
+             "time after which a search answers with what it has, marked `partial`",
+             MILLISECONDS),
+    Variable("BLMK_ADMIN_MAX_FAILURES", "admin_max_failures", whole_number,
+             "wrong admin tokens per address per minute before 429"),
+    Variable("BLMK_ANALYTICS_FILE", "analytics_file", optional_path,
+             "weekly query counts (empty: kept in memory only)"),
+    Variable("BLMK_ANALYTICS_WEEKS", "analytics_weeks", whole_number,
+             "weeks of query counts kept (0: nothing counted)"),
+    Variable("BLMK_ANALYTICS_MIN_COUNT", "analytics_min_count", whole_number,
+             "searches a query needs in a week to be shown"),
+)
+# fmt: on
+
+REGENERATE = "python -m search_api.http.settings --markdown > docs/configuration.md"
+
+
+def configuration_markdown() -> str:
+    """``docs/configuration.md``: both packages' tables, with what they have in common."""
+    return f"""# Configuration
+
+Both commands read their settings from `BLMK_` environment variables. A variable that is
+unset keeps the default below; one set to text that cannot be read (`BLMK_PORT=eighty`) stops
+the command with an error naming the variable. The optional files are switched off by setting
+their variable to the empty string. Relative paths are taken from the folder the command runs
+in. Command-line options (`--index`, `--corpus`, `--host`, `--port`) win over the variables.
+
+This page is generated from the settings tables in `indexer/config.py` and
+`search_api/http/settings.py` (a test fails when it no longer matches them). After changing
+one, regenerate it:
+
+    {REGENERATE}
+
+## Indexer (`blmk-index`)
+
+Index jobs started from the admin API read these too, except that the folders are the search
+service's own (`BLMK_INDEX_DIR`, `BLMK_CORPUS` below).
+
+{markdown_table(INDEXER_ENVIRONMENT, IndexerSettings())}
+## Search service (`blmk-serve`)
+
+{markdown_table(SERVICE_ENVIRONMENT, Settings())}"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    if list(sys.argv[1:] if argv is None else argv) != ["--markdown"]:
+        print(f"usage: {REGENERATE}", file=sys.stderr)
+        return 2
+    sys.stdout.write(configuration_markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,7 @@ from typing import Any
 
 import falcon
 
-from indexer import BuildInProgress, NothingToRollBack
+from search_api.http.errors import http_error
 from search_api.http.params import int_param
 from search_api.http.throttle import FailureThrottle
 from search_api.http.views import render_admin_page
@@ -22,8 +22,6 @@ from search_api.staff.analytics import QueryLog
 from search_api.staff.jobs import IndexJobs, index_versions, roll_back
 from search_api.staff.uploads import (
     Upload,
-    UploadRejected,
-    UploadTooLarge,
     delete_document,
     list_documents,
     store_upload,
@@ -55,22 +53,22 @@ class RequireToken:
             return
         address = req.remote_addr or ""
         if wait := self.throttle.wait_seconds(address):
-            raise falcon.HTTPTooManyRequests(
-                description="too many wrong admin tokens from this address; try again later",
+            raise http_error(
+                "too_many_attempts",
+                "too many wrong admin tokens from this address; try again later",
                 retry_after=math.ceil(wait),
-                code="too_many_attempts",
             )
         header = req.get_header("Authorization") or ""
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            raise falcon.HTTPUnauthorized(
-                description="this route needs the admin token: Authorization: Bearer <token>",
+            raise http_error(
+                "unauthorized",
+                "this route needs the admin token: Authorization: Bearer <token>",
                 challenges=["Bearer"],
-                code="unauthorized",
             )
         if not hmac.compare_digest(given.strip().encode(), self.token):
             self.throttle.failed(address)
-            raise falcon.HTTPForbidden(description="the admin token is wrong", code="forbidden")
+            raise http_error("forbidden", "the admin token is wrong")
 
 
 class AdminDocuments(AdminResource):
@@ -85,21 +83,16 @@ class AdminDocuments(AdminResource):
         if (req.content_length or 0) > self.max_upload_bytes + 64 * 1024:
             raise _too_large(self.max_upload_bytes)
         upload = self._read_form(req)
-        try:
-            stored = store_upload(self.corpus, upload, self.max_upload_bytes)
-        except UploadTooLarge as error:
-            raise _too_large(self.max_upload_bytes) from error
-        except UploadRejected as error:
-            raise falcon.HTTPBadRequest(description=str(error), code="invalid_upload") from error
+        stored = store_upload(self.corpus, upload, self.max_upload_bytes)
         resp.status = falcon.HTTP_201
         resp.location = f"/documents/{stored}"
         resp.media = {"path": stored, "id": stored, "indexed": False}
 
     def _read_form(self, req: falcon.Request) -> Upload:
         if not (req.content_type or "").startswith("multipart/form-data"):
-            raise falcon.HTTPUnsupportedMediaType(
-                description="send the upload as multipart/form-data, the file in field 'file'",
-                code="unsupported_media_type",
+            raise http_error(
+                "unsupported_media_type",
+                "send the upload as multipart/form-data, the file in field 'file'",
             )
         fields: dict[str, str] = {}
         filename, data = None, b""
@@ -110,9 +103,8 @@ class AdminDocuments(AdminResource):
             elif part.name in UPLOAD_FIELDS:
                 fields[part.name] = part.get_text() or ""
         if filename is None:
-            raise falcon.HTTPBadRequest(
-                description="file: send the document in a form field named 'file'",
-                code="invalid_upload",
+            raise http_error(
+                "invalid_upload", "file: send the document in a form field named 'file'"
             )
         return Upload(filename=filename, data=data, **fields)
 
@@ -123,9 +115,7 @@ class AdminDocument(AdminResource):
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
         if not delete_document(self.corpus, doc_id):
-            raise falcon.HTTPNotFound(
-                description=f"no source file {doc_id!r} in the corpus", code="document_not_found"
-            )
+            raise http_error("document_not_found", f"no source file {doc_id!r} in the corpus")
         resp.media = {"deleted": doc_id, "indexed": False}
 
 
@@ -135,10 +125,7 @@ class AdminReindex(AdminResource):
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         full = req.get_param_as_bool("full", default=False)
-        try:
-            job = self.jobs.start(full=bool(full))
-        except BuildInProgress as error:
-            raise falcon.HTTPConflict(description=str(error), code="build_in_progress") from error
+        job = self.jobs.start(full=bool(full))
         resp.status = falcon.HTTP_202
         resp.location = f"/admin/jobs/{job.id}"
         resp.media = {"job": job.to_json()}
@@ -151,7 +138,7 @@ class AdminJob(AdminResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: str) -> None:
         job = self.jobs.get(job_id)
         if job is None:
-            raise falcon.HTTPNotFound(description=f"no job {job_id!r}", code="job_not_found")
+            raise http_error("job_not_found", f"no job {job_id!r}")
         resp.media = {"job": job.to_json()}
 
 
@@ -162,7 +149,7 @@ class AdminReport(AdminResource):
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         report = self.jobs.last_report()
         if report is None:
-            raise falcon.HTTPNotFound(description="no build has run yet", code="no_report")
+            raise http_error("no_report", "no build has run yet")
         resp.media = report
 
 
@@ -179,14 +166,7 @@ class AdminRollback(AdminResource):
         self.index_dir = index_dir
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        try:
-            current = roll_back(self.index_dir)
-        except BuildInProgress as error:
-            raise falcon.HTTPConflict(description=str(error), code="build_in_progress") from error
-        except NothingToRollBack as error:
-            raise falcon.HTTPConflict(
-                description=str(error), code="nothing_to_roll_back"
-            ) from error
+        current = roll_back(self.index_dir)
         resp.media = {"current": current}
 
 
@@ -209,7 +189,5 @@ class AdminPage:
         resp.text = render_admin_page()
 
 
-def _too_large(limit: int) -> falcon.HTTPContentTooLarge:
-    return falcon.HTTPContentTooLarge(
-        description=f"file: uploads may be at most {limit / 1_048_576:g} MB", code="too_large"
-    )
+def _too_large(limit: int) -> falcon.HTTPError:
+    return http_error("too_large", f"file: uploads may be at most {limit / 1_048_576:g} MB")

@@ -49,11 +49,11 @@ def page_link(request: SearchRequest, **changes: Any) -> str:
     params: list[tuple[str, str]] = []
     values = {"q": request.q, "sort": request.sort, "page": request.page} | changes
     if values["q"]:
-        params.append(("q", values["q"]))
+        params.append(("q", str(values["q"])))
     for name in FACET_FIELDS:
         params.extend((name, value) for value in request.filters.get(name, ()))
     if values["sort"] != "relevance":
-        params.append(("sort", values["sort"]))
+        params.append(("sort", str(values["sort"])))
     if values["page"] != 1:
         params.append(("page", str(values["page"])))
     return "/?" + urlencode(params) if params else "/"

@@ -29,18 +29,17 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from indexer import write_atomically
 from search_api.engine import SearchRequest
 
 PERSONAL = "[personal data removed]"
@@ -62,7 +61,7 @@ _WEEK = re.compile(r"\d{4}-W\d{2}")
 log = logging.getLogger(__name__)
 
 
-def normalise(typed: str) -> str:
+def fold_spacing_and_case(typed: str) -> str:
     """One spelling per query, so "Green  Plan" and "green plan" count together."""
     return " ".join(unicodedata.normalize("NFKC", typed).split()).casefold()
 
@@ -75,7 +74,7 @@ def query_key(typed: str) -> str | None:
     """What a search is counted under; None for one that lists everything (not a search for
     anything). Checked for personal data before it is cut to length, so a number cut in half
     cannot slip through."""
-    text = normalise(typed)
+    text = fold_spacing_and_case(typed)
     if not text.strip(LISTS_EVERYTHING):
         return None
     if looks_personal(text):
@@ -109,7 +108,7 @@ def is_refinement(request: SearchRequest, referrer: str | None) -> bool:
     if parts.path not in ("", "/"):
         return False
     shown = parse_qs(parts.query).get("q", [""])[0]
-    return normalise(shown) == normalise(request.q)
+    return fold_spacing_and_case(shown) == fold_spacing_and_case(request.q)
 
 
 @dataclass(slots=True)
@@ -208,23 +207,6 @@ def _start_afresh(path: Path, error: Exception) -> dict[str, WeekCounts]:
     return {}
 
 
-def write_atomically(path: Path, data: dict[str, Any]) -> None:
-    """Written to a temporary file beside ``path`` and renamed over it: a crash mid-write
-    leaves the previous file whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 class QueryLog:
     """The weekly counts, shared by every request thread; saved to ``path`` when one is given
     (``None``: kept in memory only, lost at restart). ``weeks_kept`` 0 counts nothing."""
@@ -257,8 +239,8 @@ class QueryLog:
         self, request: SearchRequest, answer: dict[str, Any], referrer: str | None
     ) -> None:
         """Counts an answered search if it is a new one (see the module docstring). A partial
-        answer (over its time budget) that found nothing may have missed matches: it counts
-        as a search, not as one that found nothing."""
+        answer (over its time budget) counts as a search but never as one that found
+        nothing, so a slow moment cannot put a query on the zero-result list staff act on."""
         if request.page != 1 or is_refinement(request, referrer):
             return
         self.record(request.q, found_nothing=answer["total"] == 0 and not answer["partial"])
@@ -318,7 +300,11 @@ class QueryLog:
                     return
                 weeks = {label: counts.to_json() for label, counts in self._weeks.items()}
             try:
-                write_atomically(self.path, {"format": FILE_FORMAT, "weeks": weeks})
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                data = {"format": FILE_FORMAT, "weeks": weeks}
+                write_atomically(
+                    self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+                )
             except OSError:
                 log.exception("query analytics: cannot write %s; will try again", self.path)
                 with self._lock:

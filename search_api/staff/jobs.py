@@ -11,7 +11,6 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from indexer import (
     IndexStore,
     build_index,
     update_index,
+    utc_stamp,
 )
 
 # Jobs remembered for GET /admin/jobs/{id}, newest kept.
@@ -65,7 +65,7 @@ class IndexJob:
     state: str = "queued"  # queued, running, succeeded, failed
     done: int = 0
     total: int = 0
-    queued_at: str = field(default_factory=lambda: _now())
+    queued_at: str = field(default_factory=utc_stamp)
     started_at: str | None = None
     finished_at: str | None = None
     seconds: float | None = None
@@ -119,7 +119,7 @@ class IndexJobs:
 
     def _run(self, job: IndexJob) -> None:
         started = time.perf_counter()
-        job.state, job.started_at = "running", _now()
+        job.state, job.started_at = "running", utc_stamp()
 
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
@@ -134,11 +134,7 @@ class IndexJobs:
         except Exception as error:  # reported on the job, never lost in a thread
             job.state, job.error = "failed", f"unexpected error: {error!r}"
         finally:
-            job.finished_at = _now()
+            job.finished_at = utc_stamp()
             job.seconds = round(time.perf_counter() - started, 3)
             with self._lock:
                 self._running = None
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

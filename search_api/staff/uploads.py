@@ -7,9 +7,7 @@ so a build running meanwhile reads either the old file or the new one, never hal
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -23,18 +21,13 @@ from indexer import (
     check_content,
     sidecar_path,
     source_files,
+    utc_stamp,
+    write_atomically,
 )
+from search_api.errors import UploadRejected, UploadTooLarge
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-
-
-class UploadRejected(ValueError):
-    """The upload cannot be stored; the message says why, for the member of staff."""
-
-
-class UploadTooLarge(UploadRejected):
-    pass
 
 
 @dataclass(slots=True, kw_only=True)
@@ -69,8 +62,8 @@ def store_upload(corpus: Path, upload: Upload, max_bytes: int) -> str:
         if value.strip()
     } | ({"topics": [upload.topic.strip()]} if upload.topic.strip() else {})
     if overrides:
-        _write_atomically(sidecar_path(target), json.dumps(overrides, indent=1).encode())
-    _write_atomically(target, upload.data)
+        write_atomically(sidecar_path(target), json.dumps(overrides, indent=1))
+    write_atomically(target, upload.data)
     return target.relative_to(corpus.resolve()).as_posix()
 
 
@@ -95,9 +88,7 @@ def list_documents(corpus: Path) -> list[dict[str, Any]]:
             {
                 "id": path.relative_to(corpus).as_posix(),
                 "bytes": status.st_size,
-                "modified": datetime.fromtimestamp(status.st_mtime, UTC).isoformat(
-                    timespec="seconds"
-                ),
+                "modified": utc_stamp(datetime.fromtimestamp(status.st_mtime, UTC)),
             }
         )
     return documents
@@ -130,12 +121,3 @@ def _check_content(name: str, data: bytes) -> None:
         check_content(name, data)
     except UnsupportedFile as error:
         raise UploadRejected(f"file: {error.message}") from error
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    staged = target.with_name(f".{target.name}.{secrets.token_hex(4)}.uploading")
-    try:
-        staged.write_bytes(data)
-        os.replace(staged, target)
-    finally:
-        staged.unlink(missing_ok=True)

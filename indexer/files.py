@@ -1,0 +1,61 @@
+"""Files written whole or not at all.
+
+Whoever reads a file this project writes (the search service opening ``CURRENT``, a build
+reading an uploaded page, the next start loading the query counts) must find the previous
+content or the new one, never half of it. So the data goes to a temporary file in the target's
+own folder (the same file system, so that the rename is atomic) and is then renamed over the
+target. Where the data must also outlive a power cut, the file and then its folder are flushed
+to disk before the call returns: without the folder's flush the rename itself can be lost.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+# Temporary files are named ``.<target name>.<random>.tmp``: hidden, and findable afterwards.
+_TEMPORARY_SUFFIX = ".tmp"
+
+
+def write_atomically(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+    """Replaces ``path`` with ``data`` (text is written as UTF-8) in one step.
+
+    ``durable`` flushes the file and its folder to disk, for data that must survive a power
+    cut; pass False for files that can be rebuilt. On failure the target is left as it was and
+    no temporary file stays behind.
+    """
+    content = data.encode("utf-8") if isinstance(data, str) else data
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(content)
+            out.flush()
+            if durable:
+                os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temporary)
+        raise
+    if durable:
+        _flush_folder(path.parent)
+
+
+def leftover_temporaries(path: Path) -> list[Path]:
+    """The temporary files that writes of ``path`` killed mid-way left in its folder."""
+    if not path.parent.is_dir():
+        return []
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_TEMPORARY_SUFFIX}"))
+
+
+def _flush_folder(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
