@@ -139,6 +139,7 @@ def assert_same_postings(
                 assert np.count_nonzero(bonus) > 0, words  # found: the check can fail
 
 
+@pytest.mark.slow
 def test_every_term_of_the_sample_index_reads_the_same(
     services: tuple[SearchService, SearchService],
 ) -> None:

@@ -219,6 +219,7 @@ def test_the_password_protected_sample_is_reported_as_encrypted(
         assert "needs a password" in outcome.message
 
 
+@pytest.mark.slow
 def test_page_counts_match_the_listing(
     outcomes: dict[str, Document | Skipped], described: dict[str, dict]
 ) -> None:
@@ -229,6 +230,7 @@ def test_page_counts_match_the_listing(
         assert [p.number for p in doc.pages] == list(range(1, len(doc.pages) + 1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "number", "words", "only_there"),
     [
@@ -262,6 +264,7 @@ def test_words_are_on_the_right_page(
         assert not (only_there and elsewhere), (word, elsewhere)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "title"),
     [
@@ -280,6 +283,7 @@ def test_image_only_samples_are_indexed_and_flagged(
     assert all(page.text == "" for page in doc.pages)
 
 
+@pytest.mark.slow
 def test_samples_with_text_are_not_flagged(outcomes: dict[str, Document | Skipped]) -> None:
     flagged = {doc.path for doc in indexed(outcomes) if doc.notes}
     assert flagged == {
@@ -291,6 +295,7 @@ def test_samples_with_text_are_not_flagged(outcomes: dict[str, Document | Skippe
     }
 
 
+@pytest.mark.slow
 def test_metadata_from_document_info_and_xmp(outcomes: dict[str, Document | Skipped]) -> None:
     geotopo = outcomes[GEOTOPO]
     assert (geotopo.title, geotopo.author) == ("Geometrie und Topologie", "Martin Thoma")
