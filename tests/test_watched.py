@@ -70,3 +70,14 @@ def test_a_file_that_is_not_text_keeps_the_last_good_reading(path: Path) -> None
     assert watched.get() == ("alpha",)
     path.write_bytes(b"\xff\xfe\xfa not utf-8")
     assert watched.get() == ("alpha",)
+
+
+def test_the_value_and_its_generation_are_read_together(path: Path) -> None:
+    path.write_text("alpha")
+    watched = WatchedFile(path, words, NO_WORDS)
+    first, first_generation = watched.with_generation()
+    path.write_text("alpha beta gamma")  # a different size: seen as changed at once
+    second, second_generation = watched.with_generation()
+    assert (first, second) == (("alpha",), ("alpha", "beta", "gamma"))
+    assert second_generation > first_generation
+    assert watched.with_generation() == (second, second_generation)  # unchanged: same pair

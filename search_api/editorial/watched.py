@@ -45,6 +45,13 @@ class WatchedFile(Generic[T]):
                 self._load(stamp)
         return self._value
 
+    def with_generation(self) -> tuple[T, int]:
+        """The value and the generation it belongs to, taken together: an answer cached under
+        the generation must have been computed from that very value."""
+        self.get()
+        with self._lock:
+            return self._value, self.generation
+
     def _current_stamp(self) -> tuple[int, int] | None:
         if self.path is None:
             return None

@@ -145,16 +145,11 @@ class SearchService:
         return self.versions.answer_from(lambda version: self._search(version, request, started))
 
     def _search(self, version: Version, request: SearchRequest, started: float) -> dict[str, Any]:
-        thesaurus = self.synonyms.get()
-        best_bets = self.best_bets.get()
+        thesaurus, synonyms_read = self.synonyms.with_generation()
+        best_bets, best_bets_read = self.best_bets.with_generation()
         today = self.today()
         # Everything an answer depends on besides the index version, whose cache this is.
-        key = (
-            request.cache_key(),
-            self.synonyms.generation,
-            self.best_bets.generation,
-            today,
-        )
+        key = (request.cache_key(), synonyms_read, best_bets_read, today)
         answer = version.cached(key) if self.cache_responses else None
         if answer is None:
             budget = Budget(started + self.budget_seconds)
