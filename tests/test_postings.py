@@ -13,6 +13,7 @@ import pytest
 from whoosh.collectors import TopCollector
 from whoosh.query import DisjunctionMax, Or, Query, Term
 
+from search_api.engine.proximity import bonus, through_whoosh
 from search_api.engine.query import QueryReader
 from search_api.engine.ranking import RankingSettings
 from search_api.engine.service import SearchService
@@ -171,7 +172,7 @@ def test_the_phrase_bonus_goes_where_whoosh_finds_the_phrase(
     assert proximity.proximity is not None
     postings = service.current().postings
     docs = postings.covering(proximity.clauses, []).docs
-    ours = postings.bonus(proximity.proximity, docs)
-    whoosh = postings._bonus_through_whoosh(proximity.proximity, docs)
+    ours = bonus(postings, proximity.proximity, docs)
+    whoosh = through_whoosh(postings, proximity.proximity, docs)
     assert (ours > 0).tolist() == (whoosh > 0).tolist()
     assert np.count_nonzero(ours) > 0  # the phrase occurs somewhere: the check can fail

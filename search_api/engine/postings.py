@@ -16,7 +16,8 @@ score, its fields' frequencies combined before saturation; sums for AND/OR and t
 (weighted) alternative for a disjunction-max. Phrases are matched by Whoosh's own matcher and
 scored as the BM25F of their words; prefixes and wildcards as their best expansion. Query kinds
 without an array form (ranges, and anything else) are read through Whoosh's matcher, scores
-included, and cached the same way, so any query the parser builds can be evaluated.
+included, and cached the same way, so any query the parser builds can be evaluated. The
+proximity bonus, scored for a few documents already found, is ``proximity.py``'s.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class PostingArrays:
             return Matches(self.all_docs, np.ones(len(self.all_docs)))
         if (unit := _field_unit(query, self.lengths)) is not None:
             return self._cached(query, lambda: self._unit(unit).scaled(query.boost))
-        if isinstance(query, (DisjunctionMax, Or)) and _plain_or(query):
+        if isinstance(query, (DisjunctionMax, Or)) and plain_or(query):
             parts = [self.matches(q) for q in query.subqueries]
             combined = _union(parts, best=isinstance(query, DisjunctionMax))
             return combined.scaled(query.boost)
@@ -211,18 +212,6 @@ class PostingArrays:
             found = exclude(found, self.matches(query).docs)
         return found
 
-    def bonus(self, query: Query, docs: np.ndarray) -> np.ndarray:
-        """``query``'s score for each of ``docs`` (ascending), 0 where it does not match:
-        for scoring a few documents, not for finding them. Phrases (and ORs of them) are
-        checked on those documents' positions alone; other queries go through Whoosh."""
-        if isinstance(query, Or) and _plain_or(query):
-            total = sum((self.bonus(q, docs) for q in query.subqueries), np.zeros(len(docs)))
-            boosted: np.ndarray = total * query.boost
-            return boosted
-        if isinstance(query, Phrase) and query.fieldname in self.lengths:
-            return self._phrase(query, docs)
-        return self._bonus_through_whoosh(query, docs)
-
     # --- internals ------------------------------------------------------------------------
 
     def _and(self, query: And) -> Matches:
@@ -232,7 +221,7 @@ class PostingArrays:
             result = Matches(self.all_docs, np.zeros(len(self.all_docs)))
         else:
             parts = sorted((self.matches(q) for q in wanted), key=len)
-            result = reduce(_intersect, parts)
+            result = reduce(intersect, parts)
         for q in unwanted:
             result = exclude(result, self.matches(q).docs)
         return result.scaled(query.boost)
@@ -335,45 +324,6 @@ class PostingArrays:
         # Frequencies in the Matches' score slot: the raw count, without the schema's boost.
         return Matches(docs[keep], tf[keep] / self.field_boosts[field])
 
-    def _phrase(self, phrase: Phrase, docs: np.ndarray) -> np.ndarray:
-        """The sum of the phrase's words' BM25F scores in its field, times its boost, where
-        the words occur in order, each 1 to ``slop`` positions after the one before (the
-        documents Whoosh's phrase matcher finds)."""
-        scores = np.zeros(len(docs))
-        words = [self.term(phrase.fieldname, word) for word in phrase.words]
-        if len(words) < 2 or not all(len(w) for w in words):
-            return scores
-        together = reduce(_intersect, words)  # documents holding every word
-        present = member(docs, together.docs)
-        if not present.any():
-            return scores
-        candidates = docs[present]
-        field = phrase.fieldname
-        btexts = [self.reader.schema[field].to_bytes(w) for w in phrase.words]
-        positions = [self.term_postings.positions(field, text, candidates) for text in btexts]
-        near = np.array(
-            [_in_order([p[i] for p in positions], phrase.slop) for i in range(len(candidates))],
-            bool,
-        )
-        matched = candidates[near]
-        at = np.searchsorted(together.docs, matched)
-        scores[np.flatnonzero(present)[near]] = together.scores[at] * phrase.boost
-        return scores
-
-    def _bonus_through_whoosh(self, query: Query, docs: np.ndarray) -> np.ndarray:
-        scores = np.zeros(len(docs))
-        matcher = query.matcher(self.searcher, self.searcher.context())
-        for i, docnum in enumerate(docs.tolist()):
-            if not matcher.is_active():
-                break
-            if matcher.id() < docnum:
-                matcher.skip_to(docnum)
-                if not matcher.is_active():
-                    break
-            if matcher.id() == docnum:
-                scores[i] = matcher.score()
-        return scores
-
     def _through_whoosh(self, query: Query) -> Matches:
         """Matches and scores from Whoosh's own matcher, for query kinds arrays don't model."""
         matcher = query.matcher(self.searcher, self.searcher.context())
@@ -389,17 +339,7 @@ class PostingArrays:
         return restrict(found, self.all_docs) if len(self.all_docs) < self.doc_count else found
 
 
-def _in_order(positions: list[list[int]], slop: int) -> bool:
-    """Whether one position from each list follows the previous by 1 to ``slop``."""
-    reached = set(positions[0])
-    for following in positions[1:]:
-        reached = {q for q in following if any(1 <= q - p <= slop for p in reached)}
-        if not reached:
-            return False
-    return True
-
-
-def _plain_or(query: Query) -> bool:
+def plain_or(query: Query) -> bool:
     """An OR without Whoosh's match-count scaling or minimum (those go through Whoosh)."""
     return not getattr(query, "scale", None) and not getattr(query, "minmatch", 0)
 
@@ -441,7 +381,7 @@ def member(docs: np.ndarray, of: np.ndarray) -> np.ndarray:
     return found
 
 
-def _intersect(a: Matches, b: Matches) -> Matches:
+def intersect(a: Matches, b: Matches) -> Matches:
     if len(a) > len(b):
         a, b = b, a
     keep = member(a.docs, b.docs)
@@ -474,7 +414,7 @@ def _field_unit(query: Query, text_fields: Collection[str]) -> _Unit | None:
     """``query`` read as one unit over fields (what the parser makes of a typed word: an OR
     of the same term per field), or None when it is anything else."""
     if isinstance(query, Or) and not isinstance(query, DisjunctionMax):
-        if not _plain_or(query) or not query.subqueries:
+        if not plain_or(query) or not query.subqueries:
             return None
         parts = tuple(query.subqueries)
     elif isinstance(query, (Term, Phrase, MultiTerm)):

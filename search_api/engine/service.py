@@ -42,6 +42,7 @@ from search_api.engine.postings import (
     restrict,
     union_docs,
 )
+from search_api.engine.proximity import bonus as proximity_bonus
 from search_api.engine.query import QueryReader, UserQuery, words_without_syntax
 from search_api.engine.ranking import RankingSettings
 from search_api.engine.versions import Version, VersionKeeper, open_version
@@ -346,7 +347,7 @@ def _top_scored(
         top = np.arange(len(group))
     docs = group.docs[top]
     if query.proximity is not None:
-        bonus = postings.bonus(query.proximity, docs)
+        bonus = proximity_bonus(postings, query.proximity, docs)
         final = (group.scores[top] + bonus) * recency[docs]
     else:
         final = scores[top]
