@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import glob
 import os
-import tempfile
+import secrets
+import stat
 from contextlib import suppress
 from pathlib import Path
 
@@ -28,11 +29,15 @@ def write_atomically(path: Path, data: bytes | str, *, durable: bool = True) -> 
     no temporary file stays behind.
     """
     content = data.encode("utf-8") if isinstance(data, str) else data
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX
-    )
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}{_TEMPORARY_SUFFIX}"
+    # Created as any new file is (0666 less the umask), not private as mkstemp's are: the
+    # search service, a web server or a colleague may read the file as another user. A file
+    # replaced keeps the permissions it had.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as out:
+            with suppress(FileNotFoundError):
+                os.chmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
             out.write(content)
             out.flush()
             if durable:
@@ -44,6 +49,19 @@ def write_atomically(path: Path, data: bytes | str, *, durable: bool = True) -> 
         raise
     if durable:
         _flush_folder(path.parent)
+
+
+def flush_to_disk(folder: Path) -> None:
+    """Flushes every file in ``folder`` (not below it), then the folder itself: for files
+    written by another library (Whoosh's segments) before something points at them."""
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            descriptor = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+    _flush_folder(folder)
 
 
 def leftover_temporaries(path: Path) -> list[Path]:

@@ -24,7 +24,7 @@ from typing import Any
 
 from indexer.clock import utc_now
 from indexer.errors import NothingToRollBack
-from indexer.files import leftover_temporaries, write_atomically
+from indexer.files import flush_to_disk, leftover_temporaries, write_atomically
 
 POINTER = "CURRENT"
 BUILD_INFO = "build.json"
@@ -57,7 +57,10 @@ class IndexStore:
         return path if name.startswith(_PREFIX) and path.is_dir() else None
 
     def publish(self, version: Path, info: dict[str, Any]) -> None:
+        """Points ``CURRENT`` at ``version``, once every file of it is on disk: a power cut
+        just after the pointer moved must not leave it pointing at segments still in cache."""
         write_atomically(version / BUILD_INFO, json.dumps(info, indent=2))
+        flush_to_disk(version)
         self._point_to(version)
 
     def _point_to(self, version: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexer import IndexStore, write_atomically
-from indexer.files import leftover_temporaries
+from indexer.files import flush_to_disk, leftover_temporaries
 
 
 def test_writes_text_as_utf8_and_bytes_as_they_are(tmp_path: Path) -> None:
@@ -93,3 +93,26 @@ def test_the_index_store_sweeps_half_written_pointers_and_build_records(tmp_path
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["CURRENT", "last-build.json", version.name]
     assert store.current() == version
+
+
+def test_a_new_file_is_readable_as_any_new_file_and_a_replaced_one_keeps_its_mode(
+    tmp_path: Path,
+) -> None:
+    fresh = tmp_path / "CURRENT"
+    write_atomically(fresh, "v-1\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+
+    kept = tmp_path / "synonyms.txt"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomically(kept, "new")
+    assert kept.read_text() == "new" and stat.S_IMODE(kept.stat().st_mode) == 0o640
+
+
+def test_flushing_a_version_folder_leaves_its_files_as_they_are(tmp_path: Path) -> None:
+    (tmp_path / "segment.pst").write_bytes(b"postings")
+    (tmp_path / "inner").mkdir()
+    flush_to_disk(tmp_path)
+    assert (tmp_path / "segment.pst").read_bytes() == b"postings"
