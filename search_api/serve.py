@@ -14,6 +14,7 @@ from pathlib import Path
 
 import waitress
 
+from indexer import IndexerSettings
 from search_api.engine import IndexUnavailable
 from search_api.http.app import get_app
 from search_api.http.observability import ACCESS_LOG
@@ -23,6 +24,7 @@ from search_api.http.settings import Settings
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
+        IndexerSettings.from_env()  # what the admin API's index jobs will read: checked now
     except ValueError as error:  # a BLMK_ variable that cannot be read: the message names it
         print(f"blmk-serve: {error}", file=sys.stderr)
         return 2

@@ -241,3 +241,19 @@ def test_the_health_description_names_both_readers() -> None:
     health = spec["paths"]["/health"]["get"]["responses"]["200"]["content"]["application/json"]
     named = health["schema"]["properties"]["postings_reader"]["enum"]
     assert set(named) == {CODEC_READER, PUBLIC_READER}
+
+
+def test_another_whoosh_gets_the_public_reader_and_one_warning_for_every_version_opened(
+    services: tuple[SearchService, SearchService], caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = services[0].current().searcher.reader()
+    with caplog.at_level("WARNING", logger="search_api.engine.codec"):
+        first = open_term_postings(reader, installed=("whoosh-reloaded", "2.7.5"))
+        again = open_term_postings(reader, installed=("whoosh-reloaded", "2.7.5"))
+    assert isinstance(first, PublicPostings) and isinstance(again, PublicPostings)
+    assert first.reason is not None and "whoosh-reloaded 2.7.5" in first.reason
+    warnings = [r for r in caplog.records if "whoosh-reloaded 2.7.5" in r.getMessage()]
+    assert len(warnings) == 1  # a build opens a new version each time: said once
+    if PINNED:
+        pinned = open_term_postings(reader, installed=(CODEC_DISTRIBUTION, CODEC_VERSION))
+        assert pinned.name == CODEC_READER

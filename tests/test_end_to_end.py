@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,30 @@ def test_serve_refuses_to_start_without_an_index(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "run 'blmk-index build' first" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "variable", "text"),
+    [
+        ("blmk-serve", "BLMK_PORT", "eighty"),
+        ("blmk-serve", "BLMK_MAX_FILE_MB", "lots"),  # the indexer's, read for index jobs
+        ("blmk-index", "BLMK_MAX_PDF_PAGES", "many"),
+    ],
+)
+def test_a_setting_that_cannot_be_read_stops_the_command_with_its_name(
+    tmp_path: Path, command: str, variable: str, text: str
+) -> None:
+    args = ["status", "--index", tmp_path] if command == "blmk-index" else ["--index", tmp_path]
+    done = subprocess.run(
+        [BIN / command, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        env=os.environ | {variable: text},
+    )
+    assert done.returncode == 2
+    assert f"{variable}={text!r}" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_extract_prints_one_json_line_per_file(tmp_path: Path) -> None:

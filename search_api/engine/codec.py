@@ -232,20 +232,31 @@ def fallback_reason(distribution: str, version: str, codec: str) -> str | None:
     return None
 
 
-def open_term_postings(reader: IndexReader, *, public_only: bool = False) -> TermPostings:
+def open_term_postings(
+    reader: IndexReader,
+    *,
+    public_only: bool = False,
+    installed: tuple[str, str] | None = None,
+) -> TermPostings:
     """The reader of ``reader``'s postings: the codec reader when ``fallback_reason`` allows
-    it for the installed Whoosh and every segment's codec, else (with a warning saying why)
-    the public-API one. ``public_only`` asks for the public one whatever the check says (for
-    tests and diagnosis)."""
+    it for the installed Whoosh (``installed``: its distribution and version, found when not
+    given) and every segment's codec, else the public-API one, with a warning saying why
+    (once per reason: every build opens a new version). ``public_only`` asks for the public
+    one whatever the check says (for tests and diagnosis)."""
     if public_only:
         return PublicPostings(reader, "asked for")
-    distribution, version = installed_whoosh()
+    distribution, version = installed or installed_whoosh()
     codecs = sorted({_class_name(leaf.codec()) for leaf, _ in reader.leaf_readers()})
     for codec in codecs:
         if (reason := fallback_reason(distribution, version, codec)) is not None:
-            log.warning("postings are read through Whoosh's public API (slower): %s", reason)
+            _warn_once(reason)
             return PublicPostings(reader, reason)
     return CodecPostings(reader)
+
+
+@cache
+def _warn_once(reason: str) -> None:
+    log.warning("postings are read through Whoosh's public API (slower): %s", reason)
 
 
 @cache

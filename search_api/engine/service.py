@@ -15,7 +15,6 @@ version, so a new version never answers from the old one's results.
 from __future__ import annotations
 
 import html
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -71,9 +70,6 @@ RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
 RERANK_DEPTH = 40
 # How long a search may take before its optional steps are left out (``Budget``).
 DEFAULT_BUDGET_SECONDS = 0.25
-# Whole responses kept per index version.
-CACHED_RESPONSES = 4096
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -123,8 +119,6 @@ class SearchService:
         """``public_postings`` reads postings through Whoosh's public API even where the
         faster codec reader applies (``search_api.engine.codec``): for tests and diagnosis."""
         self.store = IndexStore(index_dir)
-        self.refresh_seconds = refresh_seconds
-        self.clock = clock
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset[str]())
