@@ -13,6 +13,7 @@ from indexer.analysis import (
     spelling_analyzer,
     stem_word,
 )
+from indexer.audit import Actor, AuditLog, command_line_actor
 from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
 from indexer.clock import utc_now, utc_stamp
 from indexer.config import INDEXER_ENVIRONMENT, IndexerSettings
@@ -27,6 +28,7 @@ from indexer.environment import (
     optional_path,
     optional_text,
     read_environment,
+    switch,
     whole_number,
 )
 from indexer.errors import IndexerError, UnsupportedFile
@@ -52,6 +54,8 @@ __all__ = [
     "SCHEMA",
     "SCOPES",
     "TEXT_FIELDS",
+    "Actor",
+    "AuditLog",
     "BuildError",
     "BuildInProgress",
     "BuildLock",
@@ -67,6 +71,7 @@ __all__ = [
     "build_index",
     "canonical_spelling",
     "check_content",
+    "command_line_actor",
     "folded_words",
     "markdown_table",
     "number",
@@ -78,6 +83,7 @@ __all__ = [
     "source_files",
     "spelling_analyzer",
     "stem_word",
+    "switch",
     "update_index",
     "utc_now",
     "utc_stamp",

@@ -1,10 +1,16 @@
 """``blmk-index``: build and manage the search index, or show what it reads from files.
 
-blmk-index build [--corpus DIR] [--index DIR] [--force]
-blmk-index update [--corpus DIR] [--index DIR] [--force]
+blmk-index build [--corpus DIR] [--index DIR] [--state DIR] [--force]
+blmk-index update [--corpus DIR] [--index DIR] [--state DIR] [--force]
 blmk-index status [--index DIR]
-blmk-index rollback [--index DIR]
+blmk-index rollback [--index DIR] [--state DIR]
 blmk-index extract [--corpus DIR] PATH...
+
+``build``, ``update`` and ``rollback`` each append an entry to the audit log in the state
+folder (``--state``, else ``BLMK_STATE_DIR``), as done, failed or refused, in the name of the
+person running the command; ``status`` and ``extract`` change nothing and record nothing. An
+entry that cannot be written is reported on stderr and leaves the exit status alone: the
+index change it describes has already happened (or not).
 
 Exit status: 0 done; 1 nothing published (the reason is printed, a bad site profile
 included) or nothing to roll back; 2 another build is running, or the command line, a
@@ -20,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from indexer.audit import AuditLog, command_line_actor
 from indexer.build import (
     BuildError,
     BuildReport,
@@ -73,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="republish the previous index version")
     for command in (status, rollback):
         command.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
+    for command in (build, update, rollback):
+        command.add_argument(
+            "--state", type=Path, help="state folder holding the audit log (BLMK_STATE_DIR)"
+        )
     extract = commands.add_parser(
         "extract", help="print, as JSON lines, what the indexer reads from each file"
     )
@@ -94,17 +105,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.corpus_dir = args.corpus
     if getattr(args, "index", None):
         settings.index_dir = args.index
+    if getattr(args, "state", None):
+        settings.state_dir = args.state
     if args.command in ("build", "update"):
         return run_build(settings, incremental=args.command == "update", force=args.force)
     if args.command == "status":
         return run_status(IndexStore(settings.index_dir))
     if args.command == "rollback":
-        return run_rollback(IndexStore(settings.index_dir))
+        return run_rollback(IndexStore(settings.index_dir), settings)
     return run_extract(args.paths, settings)
 
 
 def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
     verb = "Updating" if incremental else "Indexing"
+    action = "index.update" if incremental else "index.rebuild"
     print(f"{verb} {settings.index_dir} from {settings.corpus_dir}", flush=True)
     progress = ProgressReporter()
     try:
@@ -112,19 +126,64 @@ def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
         report = run(settings, progress=progress, force=force)
     except BuildInProgress as error:
         print(f"blmk-index: {error}", file=sys.stderr)
+        record_change(settings, action, "refused", reason=str(error))
         return 2
     except BuildError as error:
         print(f"blmk-index: {error}", file=sys.stderr)
+        record_change(settings, action, "failed", reason=str(error))
         return 1
     finally:
         progress.close()
     print_report(report)
+    record_change(settings, action, "done", details=report_details(report))
     return 0
+
+
+def published_anything(report: BuildReport) -> bool:
+    """False for an update that found nothing to read or remove, and so kept the version."""
+    return report.mode == "full" or bool(report.read or report.removed)
+
+
+def report_details(report: BuildReport) -> dict[str, Any]:
+    """What the audit log keeps of a build: its outcome in figures, not the file lists."""
+    return {
+        "version": report.version,
+        "published": published_anything(report),
+        "mode": report.mode,
+        "indexed": report.indexed,
+        "read": report.read,
+        "added": report.added,
+        "changed": report.changed,
+        "removed": report.removed,
+        "unchanged": report.unchanged,
+        "skipped": len(report.skipped),
+        "flagged": len(report.flagged),
+    }
+
+
+def record_change(
+    settings: IndexerSettings,
+    action: str,
+    outcome: str,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Appends the audit entry for a change to the index. The change is made (or refused)
+    already, so a log that cannot be written is reported but does not alter the exit status."""
+    log = AuditLog(settings.state_dir, settings.audit_rotate_bytes)
+    target = str(settings.index_dir.resolve())
+    try:
+        log.record(command_line_actor(), action, target, outcome, reason=reason, details=details)
+    except OSError as error:
+        print(
+            f"blmk-index: warning: the audit log {log.path} could not be written: {error}",
+            file=sys.stderr,
+        )
 
 
 def print_report(report: BuildReport) -> None:
     published = f"published version {report.version}"
-    if report.mode == "update" and not (report.read or report.removed):
+    if not published_anything(report):
         published = f"nothing changed: version {report.version} stays published"
     print(
         f"{'Full build' if report.mode == 'full' else 'Update'}: {report.indexed} documents "
@@ -166,13 +225,17 @@ def run_status(store: IndexStore) -> int:
     return 0
 
 
-def run_rollback(store: IndexStore) -> int:
+def run_rollback(store: IndexStore, settings: IndexerSettings) -> int:
+    before = store.current()
     try:
         version = store.rollback()
     except NothingToRollBack as error:
         print(f"blmk-index: {error}", file=sys.stderr)
+        record_change(settings, "index.rollback", "refused", reason=str(error))
         return 1
     print(f"Published {version.name} again; a running server moves to it within seconds")
+    moved = {"from": before.name if before else None, "to": version.name}
+    record_change(settings, "index.rollback", "done", details=moved)
     return 0
 
 

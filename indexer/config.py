@@ -50,6 +50,11 @@ class IndexerSettings:
     # CSS selectors for the main text of the site's own templates; None reads every page with
     # the generic extractor.
     site_profile: Path | None = DEFAULT_PROFILE
+    # What staff did and what they can undo: the audit log (``audit.py``), staff accounts,
+    # the trash and old revisions of documents. Shared with the search service.
+    state_dir: Path = Path("var/state")
+    # The audit log starts a new file beyond this size; the old ones are all kept.
+    audit_rotate_bytes: int = 10 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -86,5 +91,10 @@ INDEXER_ENVIRONMENT = (
     Variable("BLMK_SITE_PROFILE", "site_profile", optional_path,
              "CSS selectors for the main text of the site's own templates (empty: none, every"
              " page is read by the generic extractor)"),
+    Variable("BLMK_STATE_DIR", "state_dir", Path,
+             "staff state shared with the search service: accounts, audit log, trash,"
+             " revisions"),
+    Variable("BLMK_AUDIT_ROTATE_MB", "audit_rotate_bytes", at_least(1, number),
+             "size at which the audit log starts a new file (all files are kept)", MEGABYTES),
 )
 # fmt: on

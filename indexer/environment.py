@@ -106,6 +106,26 @@ def number(text: str) -> float:
         raise ValueError("not a number") from None
 
 
+_SWITCH = {
+    "on": True,
+    "true": True,
+    "yes": True,
+    "1": True,
+    "off": False,
+    "false": False,
+    "no": False,
+    "0": False,
+}
+
+
+def switch(text: str) -> bool:
+    """``on``/``off`` (or true/false, yes/no, 1/0), in any case."""
+    try:
+        return _SWITCH[text.strip().lower()]
+    except KeyError:
+        raise ValueError("not on or off") from None
+
+
 def at_least(minimum: float, read: Reader) -> Reader:
     """``read``, with a value below ``minimum`` raised to it."""
 

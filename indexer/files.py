@@ -21,23 +21,30 @@ from pathlib import Path
 _TEMPORARY_SUFFIX = ".tmp"
 
 
-def write_atomically(path: Path, data: bytes | str, *, durable: bool = True) -> None:
+def write_atomically(
+    path: Path, data: bytes | str, *, durable: bool = True, mode: int | None = None
+) -> None:
     """Replaces ``path`` with ``data`` (text is written as UTF-8) in one step.
 
     ``durable`` flushes the file and its folder to disk, for data that must survive a power
-    cut; pass False for files that can be rebuilt. On failure the target is left as it was and
-    no temporary file stays behind.
+    cut; pass False for files that can be rebuilt. ``mode`` sets the file's permissions (0o600
+    for a file only its owner may read), else a new file gets the usual ones and a replaced
+    file keeps its own. On failure the target is left as it was and no temporary file stays
+    behind.
     """
     content = data.encode("utf-8") if isinstance(data, str) else data
     temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}{_TEMPORARY_SUFFIX}"
     # Created as any new file is (0666 less the umask), not private as mkstemp's are: the
     # search service, a web server or a colleague may read the file as another user. A file
     # replaced keeps the permissions it had.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode or 0o666)
     try:
         with os.fdopen(descriptor, "wb") as out:
-            with suppress(FileNotFoundError):
-                os.chmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
+            if mode is not None:
+                os.chmod(out.fileno(), mode)
+            else:
+                with suppress(FileNotFoundError):
+                    os.chmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
             out.write(content)
             out.flush()
             if durable:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -33,6 +34,10 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent  # the installed commands, blmk-index and blmk-serve
 CORPUS = REPO / "corpus"
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+# Staff state (accounts, audit log, trash) goes to a folder of the test run's own, never to
+# the checkout's var/ (nor a folder set in the shell): every command a test runs inherits it.
+os.environ["BLMK_STATE_DIR"] = tempfile.mkdtemp(prefix="blmk-test-state-")
 
 
 def shared_data(name: str) -> Path:
@@ -161,8 +166,11 @@ def serve(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        # Query counts in memory unless a test names a file: never into the checkout's var/.
-        env=os.environ | {"BLMK_ANALYTICS_FILE": ""} | (env or {}),
+        # Query counts in memory unless a test names a file, and staff state in a folder of
+        # this server's own: never into the checkout's var/.
+        env=os.environ
+        | {"BLMK_ANALYTICS_FILE": "", "BLMK_STATE_DIR": tempfile.mkdtemp(prefix="blmk-state-")}
+        | (env or {}),
     )
     # Read while it runs: its access-log lines, one per request, would otherwise fill the pipe
     # and block the server in a test that makes many requests.

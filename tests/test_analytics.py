@@ -435,7 +435,7 @@ def test_staff_see_what_was_searched_once_per_search(
 
         assert get_json(f"{base}/admin/analytics")[0] == 401
         wrong = {"Authorization": "Bearer wrong"}
-        assert get_json(f"{base}/admin/analytics", headers=wrong)[0] == 403
+        assert get_json(f"{base}/admin/analytics", headers=wrong)[0] == 401
         for bad in ("weeks=0", "weeks=53", "limit=0", "limit=101", "weeks=two"):
             status, error = get_json(f"{base}/admin/analytics?{bad}", headers=AUTH)
             assert (status, error["error"]["code"]) == (400, "invalid_parameter"), bad

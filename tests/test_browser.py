@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,188 @@ def test_the_admin_page_shows_what_people_search_for(
         assert page.is_hidden("#analytics-top") and page.is_hidden("#analytics-zero")
         assert serious_violations(page) == []
         context.close()
+
+
+# Staff accounts on the admin page: accounts made with the real blmk-admin, a real blmk-serve
+# over a copy of the sample corpus sharing their state folder, the page driven as staff do.
+DELETED = "pages/anchor-institutions.html"
+
+
+@dataclass
+class StaffSite:
+    base: str
+    corpus: Path
+    state: Path
+    tokens: dict[str, str]  # account name -> token
+
+    def bearer(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[name]}"}
+
+
+@pytest.fixture(scope="module")
+def staff_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffSite]:
+    from indexer.build import build_index
+    from indexer.config import IndexerSettings
+    from tests.conftest import CORPUS
+
+    root = tmp_path_factory.mktemp("staff-page")
+    corpus, state = root / "corpus", root / "state"
+    shutil.copytree(CORPUS, corpus)
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=root / "index", state_dir=state)
+    build_index(settings)
+    tokens = {
+        name: new_token(state, name, role)
+        for name, role in (("pat.publisher", "publisher"), ("eve.editor", "editor"))
+    }
+    env = {"BLMK_STATE_DIR": str(state), "BLMK_REFRESH_SECONDS": "0.1"}
+    with serve(["--index", str(settings.index_dir), "--corpus", str(corpus)], env) as url:
+        yield StaffSite(url, corpus, state, tokens)
+
+
+def new_token(state: Path, name: str, role: str) -> str:
+    """A new account made with blmk-admin, as an admin makes one; its token."""
+    from tests.test_staff_api import blmk_admin
+
+    done = blmk_admin(state, "accounts", "add", name, "--role", role)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def staff_page(browser) -> Iterator[object]:
+    """A fresh tab that fails the test on a script error. Refused requests (401, 403) are
+    expected here, so Chromium's "Failed to load resource" console lines are not errors."""
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and not message.text.startswith("Failed to load resource")
+            and errors.append(message.text)
+        ),
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"browser console errors: {errors}"
+
+
+def sign_in(page, base: str, token: str) -> None:
+    page.goto(f"{base}/admin")
+    page.fill("#admin-token", token)
+    page.click("#token-form button")
+    page.wait_for_selector("#documents tbody tr")
+
+
+def table_rows(page, selector: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"{selector} tbody tr",
+        "rows => rows.map(row => Array.from(row.cells, cell => cell.textContent.trim()))",
+    )
+
+
+def test_a_publisher_deletes_restores_and_finds_the_document_again(
+    staff_page, staff_site: StaffSite
+) -> None:
+    expect = playwright_api.expect
+    page = staff_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.accept()))
+    sign_in(page, staff_site.base, staff_site.tokens["pat.publisher"])
+    expect(page.locator(".signed-in-as")).to_contain_text("Signed in as pat.publisher (publisher)")
+    expect(page.locator("#reindex")).to_be_visible()
+    expect(page.locator("#full-rebuild")).to_be_hidden()
+    expect(page.locator("#rollback")).to_be_hidden()
+
+    page.get_by_role("button", name=f"Delete {DELETED}", exact=True).click()
+    expect(page.locator("#admin-message")).to_contain_text(f"Deleted {DELETED}")
+    assert len(dialogs) == 1 and DELETED in dialogs[0]
+    assert not (staff_site.corpus / DELETED).exists()
+    expect(page.locator("#documents tbody tr", has_text=DELETED)).to_have_count(0)
+    in_trash = page.locator("#trash tbody tr", has_text=DELETED)
+    expect(in_trash).to_have_count(1)
+    expect(in_trash).to_contain_text("pat.publisher")
+
+    page.get_by_role("button", name=f"Restore {DELETED}", exact=True).click()
+    expect(page.locator("#admin-message")).to_contain_text(f"Restored {DELETED}")
+    expect(in_trash).to_have_count(0)
+    expect(page.locator("#documents tbody tr", has_text=DELETED)).to_have_count(1)
+    assert (staff_site.corpus / DELETED).is_file()
+
+    page.click("#reindex")
+    expect(page.locator("#admin-message")).to_have_text("The index is updated.", timeout=15_000)
+    expect(page.locator("#report-summary")).to_contain_text("Update finished")
+    page.wait_for_timeout(300)  # the server moves to a new version within its refresh time
+
+    expect(page.locator("#audit tbody tr", has_text="trash.restore")).to_have_count(1)
+    audited = [row[1:] for row in table_rows(page, "#audit")]
+    assert ["pat.publisher", "document.delete", DELETED, "done"] in audited
+    assert ["pat.publisher", "trash.restore", DELETED, "done"] in audited
+    assert all(len(row[0]) == 19 and row[0][10] == " " for row in table_rows(page, "#audit"))
+    assert serious_violations(page) == []
+
+    page.goto(f"{staff_site.base}/?q=anchor+institutions")
+    titles = page.locator(".result__title").all_inner_texts()
+    assert "Anchor institutions" in titles
+
+
+def test_an_editor_sees_no_changes_and_the_api_refuses_one(
+    staff_page, staff_site: StaffSite
+) -> None:
+    from tests.conftest import get_json
+
+    expect = playwright_api.expect
+    page = staff_page
+    # Something in the trash, so that a Restore button could show if the page offered one.
+    in_trash = "pages/careers.html"
+    status, body = get_json(
+        f"{staff_site.base}/admin/documents/{in_trash}",
+        "DELETE",
+        b"",
+        staff_site.bearer("pat.publisher"),
+    )
+    assert status == 200, body
+    sign_in(page, staff_site.base, staff_site.tokens["eve.editor"])
+    expect(page.locator(".signed-in-as")).to_contain_text("Signed in as eve.editor (editor)")
+    expect(page.locator("#trash tbody tr", has_text=in_trash).first).to_be_visible()
+    expect(page.locator("#audit tbody tr").first).to_be_visible()
+    assert page.locator("#documents tbody tr").count() > 10
+    assert page.locator("#documents tbody button").count() == 0
+    assert page.locator("#trash tbody button").count() == 0
+    expect(page.locator("#upload-form")).to_be_hidden()
+    expect(page.locator("#reindex")).to_be_hidden()
+
+    status, body = get_json(
+        f"{staff_site.base}/admin/documents/pages/green-plan.html",
+        "DELETE",
+        b"",
+        staff_site.bearer("eve.editor"),
+    )
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    assert "publisher role" in body["error"]["message"]
+    assert (staff_site.corpus / "pages/green-plan.html").is_file()
+
+
+def test_a_revoked_token_sends_the_page_back_to_sign_in(staff_page, staff_site: StaffSite) -> None:
+    from tests.test_staff_api import blmk_admin
+
+    expect = playwright_api.expect
+    page = staff_page
+    page.on("dialog", lambda dialog: dialog.accept())
+    token = new_token(staff_site.state, "sam.leaver", "publisher")
+    sign_in(page, staff_site.base, token)
+    expect(page.locator(".signed-in-as")).to_contain_text("Signed in as sam.leaver (publisher)")
+    done = blmk_admin(staff_site.state, "accounts", "revoke", "sam.leaver")
+    assert done.returncode == 0, done.stderr
+    page.wait_for_timeout(500)  # the server re-reads the accounts every 0.1 s here
+
+    page.get_by_role("button", name="Delete pages/green-plan.html", exact=True).click()
+    expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#signed-in")).to_be_hidden()
+    page.wait_for_timeout(300)  # any request the failed delete set off has had its answer
+    # The reason stays on the page, and nothing was deleted.
+    expect(page.locator("#admin-message")).to_contain_text("this token is not valid")
+    assert page.evaluate("sessionStorage.length") == 0
+    assert (staff_site.corpus / "pages/green-plan.html").is_file()

@@ -30,7 +30,11 @@ ROWS = [(row, defaults) for table, defaults in TABLES for row in table]
 ROW_IDS = [f"{type(defaults).__name__}-{row.name}" for row, defaults in ROWS]
 TABLED = {row.name for row, _ in ROWS}
 # Rows for a number: text that is not one must be refused.
-NUMERIC = [(row, d) for row, d in ROWS if isinstance(row.default(d), int | float)]
+NUMERIC = [
+    (row, d)
+    for row, d in ROWS
+    if isinstance(row.default(d), int | float) and not isinstance(row.default(d), bool)
+]
 
 
 def attribute(settings: object, dotted: str) -> Any:
@@ -162,6 +166,11 @@ def test_a_number_that_is_not_one_is_refused_naming_the_variable(
         from_env(defaults, {row.name: "twelve"})
 
 
+def test_a_switch_that_is_neither_on_nor_off_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ValueError, match=r"^BLMK_ADMIN_API='maybe': not on or off$"):
+        Settings.from_env({"BLMK_ADMIN_API": "maybe"})
+
+
 def test_a_size_too_large_to_hold_is_refused_naming_the_variable() -> None:
     with pytest.raises(ValueError, match=r"^BLMK_MAX_UPLOAD_MB='inf': cannot convert"):
         Settings.from_env({"BLMK_MAX_UPLOAD_MB": "inf"})
@@ -206,6 +215,10 @@ def test_indexer_variables_are_read_converted_and_clamped(
         ({"BLMK_BEST_BETS": "pins.toml"}, "best_bets_file", Path("pins.toml")),
         ({"BLMK_ADMIN_TOKEN": ""}, "admin_token", None),
         ({"BLMK_ADMIN_TOKEN": "s3cret"}, "admin_token", "s3cret"),
+        ({"BLMK_ADMIN_API": "Off"}, "admin_api", False),
+        ({"BLMK_ADMIN_API": "yes"}, "admin_api", True),
+        ({"BLMK_KEEP_DAYS": "-3"}, "keep_days", 0.0),
+        ({"BLMK_STATE_DIR": "/srv/state"}, "state_dir", Path("/srv/state")),
         (
             {"BLMK_CORS_ORIGINS": "https://a.example/, ,https://b.example"},
             "cors_origins",
@@ -223,6 +236,10 @@ def test_indexer_variables_are_read_converted_and_clamped(
         "best-bets",
         "empty-token",
         "token",
+        "admin-api-off",
+        "admin-api-on",
+        "keep-days-floor",
+        "state-dir",
         "origins",
         "recency",
         "half-life",

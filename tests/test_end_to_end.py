@@ -206,6 +206,6 @@ def test_build_summary_lists_skipped_and_flagged_files(tmp_path: Path) -> None:
     assert "  flagged documents/scan.pdf: no text layer:" in done.stdout
 
 
-def test_no_admin_routes_without_a_token(server: str) -> None:
+def test_admin_routes_refuse_a_request_without_a_token(server: str) -> None:
     status, body = get_json(f"{server}/admin/reindex", "POST", b"")
-    assert (status, body["error"]["code"]) == (404, "not_found")
+    assert (status, body["error"]["code"]) == (401, "unauthorized")

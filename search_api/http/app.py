@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import atexit
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import falcon
 
-from indexer import IndexerSettings
+from indexer import AuditLog, IndexerSettings
 from search_api.engine import SearchService
 from search_api.http.errors import add_error_handlers
 from search_api.http.observability import AccessObserver, MetricsResource, new_registry
@@ -23,42 +24,54 @@ from search_api.http.resources import (
     SuggestResource,
 )
 from search_api.http.settings import Settings
+from search_api.http.staff_access import AuditTrail, StaffAccess
 from search_api.http.staff_resources import (
+    AdminAccounts,
     AdminAnalytics,
+    AdminAudit,
     AdminDocument,
     AdminDocuments,
     AdminJob,
+    AdminMe,
     AdminPage,
     AdminReindex,
     AdminReport,
     AdminRollback,
+    AdminTrash,
+    AdminTrashRestore,
     AdminVersions,
-    RequireToken,
 )
 from search_api.http.throttle import FailureThrottle
 from search_api.http.views import STATIC
+from search_api.staff.accounts import Accounts
 from search_api.staff.analytics import QueryLog
+from search_api.staff.history import DocumentHistory
 from search_api.staff.jobs import IndexJobs
+from search_api.staff.retention import Retention
 
 STATIC_ROUTE = "/static"
 
 
 def create_app(
-    service: SearchService, settings: Settings | None = None, queries: QueryLog | None = None
+    service: SearchService,
+    settings: Settings | None = None,
+    queries: QueryLog | None = None,
+    staff: StaffState | None = None,
 ) -> falcon.App:
-    """The API; with an admin token in ``settings``, the admin routes too (never without).
-    Searches are counted in ``queries`` for the staff's analytics (by default in memory only,
-    with the limits in ``settings``)."""
+    """The API; with ``settings`` (unless their ``admin_api`` is off), the admin routes too,
+    for the staff accounts in their state folder. Searches are counted in ``queries`` for the
+    staff's analytics (by default in memory only, with the limits in ``settings``)."""
     if queries is None:
         queries = _query_log(settings or Settings(), path=None)
-    admin_token = settings.admin_token if settings else None
     metrics = new_registry(service)
     middleware: list[Any] = [AccessObserver(metrics, STATIC_ROUTE), SecurityHeaders()]
     if settings and settings.cors_origins:
         middleware.append(CrossOrigin(settings.cors_origins))
-    if settings and admin_token:
+    if staff is None and settings and settings.admin_api:
+        staff = StaffState.open(settings)
+    if settings and staff:
         throttle = FailureThrottle(limit=settings.admin_max_failures)
-        middleware.append(RequireToken(admin_token, throttle))
+        middleware += [StaffAccess(staff.accounts, throttle), AuditTrail(staff.audit)]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route("/", SearchPage(service, queries))
@@ -69,24 +82,53 @@ def create_app(
     app.add_route("/health", HealthResource(service))
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(metrics))
-    if settings and admin_token:
-        _add_admin_routes(app, settings, queries)
+    if settings and staff:
+        _add_admin_routes(app, settings, staff, queries)
     add_error_handlers(app)
     return app
 
 
-def _add_admin_routes(app: falcon.App, settings: Settings, queries: QueryLog) -> None:
+@dataclass(frozen=True, slots=True)
+class StaffState:
+    """What the admin API keeps in the state folder: accounts, the audit log, the trash and
+    revisions. Opening it finishes any change a killed process left half done."""
+
+    accounts: Accounts
+    audit: AuditLog
+    history: DocumentHistory
+
+    @classmethod
+    def open(cls, settings: Settings) -> StaffState:
+        history = DocumentHistory(settings.corpus_dir, settings.state_dir, settings.keep_days)
+        history.recover()
+        return cls(
+            accounts=Accounts(
+                settings.state_dir, settings.admin_token, refresh_seconds=settings.refresh_seconds
+            ),
+            audit=AuditLog(settings.state_dir, settings.audit_rotate_bytes),
+            history=history,
+        )
+
+
+def _add_admin_routes(
+    app: falcon.App, settings: Settings, staff: StaffState, queries: QueryLog
+) -> None:
     indexer_settings = IndexerSettings.from_env()
     indexer_settings.corpus_dir, indexer_settings.index_dir = (
         settings.corpus_dir,
         settings.index_dir,
     )
-    jobs = IndexJobs(indexer_settings)
-    app.add_route(
-        "/admin/documents", AdminDocuments(settings.corpus_dir, settings.max_upload_bytes)
-    )
-    app.add_route("/admin/documents/{doc_id:path}", AdminDocument(settings.corpus_dir))
-    app.add_route("/admin/reindex", AdminReindex(jobs))
+    indexer_settings.state_dir = settings.state_dir
+    jobs = IndexJobs(indexer_settings, staff.audit)
+    corpus, history = settings.corpus_dir, staff.history
+    app.add_route("/admin/me", AdminMe(settings.keep_days))
+    app.add_route("/admin/documents", AdminDocuments(corpus, history, settings.max_upload_bytes))
+    app.add_route("/admin/documents/{doc_id:path}", AdminDocument(corpus, history))
+    app.add_route("/admin/trash", AdminTrash(history))
+    app.add_route("/admin/trash/{entry_id}/restore", AdminTrashRestore(history))
+    app.add_route("/admin/audit", AdminAudit(staff.audit))
+    app.add_route("/admin/accounts", AdminAccounts(staff.accounts))
+    app.add_route("/admin/reindex", AdminReindex(jobs, settings.index_dir))
     app.add_route("/admin/jobs/{job_id}", AdminJob(jobs))
     app.add_route("/admin/report", AdminReport(jobs))
     app.add_route("/admin/versions", AdminVersions(settings.index_dir))
@@ -118,4 +160,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     queries = _query_log(settings, settings.analytics_file)
     queries.start_saving()
     atexit.register(queries.close)
-    return create_app(service, settings, queries)
+    staff = StaffState.open(settings) if settings.admin_api else None
+    if staff:
+        Retention(staff.history, staff.audit).start()
+    return create_app(service, settings, queries, staff)

@@ -34,21 +34,38 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "invalid_upload": ErrorCode(
         400, "the upload is not a file the index can read, or a field is bad"
     ),
-    "unauthorized": ErrorCode(401, "the admin API needs the token: Authorization: Bearer <token>"),
-    "forbidden": ErrorCode(403, "the admin token given is wrong"),
+    "unauthorized": ErrorCode(
+        401,
+        "the admin API needs a valid staff token (Authorization: Bearer <token>); a revoked or"
+        " rotated token is no longer valid",
+    ),
+    "forbidden": ErrorCode(
+        403, "the account's role does not allow this; the message names the role"
+    ),
     "not_found": ErrorCode(404, "nothing is served at this path"),
     "document_not_found": ErrorCode(404, "no document, or no source file, has this id"),
     "job_not_found": ErrorCode(404, "no index job has this id (only recent jobs are kept)"),
     "no_report": ErrorCode(404, "no build has run yet, so there is no report"),
+    "trash_entry_not_found": ErrorCode(404, "nothing in the trash has this id (or it was purged)"),
+    "revision_not_found": ErrorCode(404, "the document has no revision with this id"),
+    "account_not_found": ErrorCode(404, "no staff account has this name"),
     "method_not_allowed": ErrorCode(405, "this path does not accept this method"),
     "build_in_progress": ErrorCode(409, "a build is running; try again when it has finished"),
     "nothing_to_roll_back": ErrorCode(409, "there is no earlier published version to go back to"),
+    "document_exists": ErrorCode(
+        409, "a document with this id is in the corpus again: delete or rename it first"
+    ),
+    "account_exists": ErrorCode(409, "an account with this name exists already"),
+    "document_changed": ErrorCode(
+        412, "someone changed the document since it was read (If-Match): reload and retry"
+    ),
     "too_large": ErrorCode(413, "the upload is over the size limit"),
     "unsupported_media_type": ErrorCode(
         415, "the request body is not in the form this route reads"
     ),
     "too_many_requests": ErrorCode(429, "too many requests; wait as Retry-After says"),
     "too_many_attempts": ErrorCode(429, "too many wrong admin tokens from this address"),
+    "insufficient_storage": ErrorCode(507, "the disk is full: nothing was changed"),
     "internal_error": ErrorCode(500, "the service failed; the error has been logged"),
     "unavailable": ErrorCode(503, "the service cannot answer just now"),
     "index_unavailable": ErrorCode(503, "no index version can be served; retry after a build"),

@@ -25,6 +25,7 @@ from indexer import (
     optional_path,
     optional_text,
     read_environment,
+    switch,
     whole_number,
 )
 from search_api.engine.ranking import RankingSettings
@@ -46,7 +47,10 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     # Websites allowed to call /search and /suggest from their pages (the embeddable box).
     cors_origins: frozenset[str] = frozenset()
-    # The admin API is served only when a token is set.
+    # The admin API (staff accounts sign in to it; ``blmk-admin`` manages them). Off on a
+    # server that should only answer searches.
+    admin_api: bool = True
+    # A break-glass admin token that works beside the accounts (for set-ups from before them).
     admin_token: str | None = None
     corpus_dir: Path = Path("corpus")
     max_upload_bytes: int = 50 * 1024 * 1024
@@ -56,6 +60,11 @@ class Settings:
     analytics_file: Path | None = Path("var/analytics.json")
     analytics_weeks: int = DEFAULT_WEEKS_KEPT
     analytics_min_count: int = DEFAULT_MIN_COUNT
+    # Staff accounts, the audit log, the trash and revisions (shared with ``blmk-index``).
+    state_dir: Path = Path("var/state")
+    audit_rotate_bytes: int = 10 * 1024 * 1024
+    # Deleted documents and replaced revisions are kept this long, then purged.
+    keep_days: float = 90.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -80,8 +89,16 @@ SERVICE_ENVIRONMENT = (
              "how often the published index version is checked"),
     Variable("BLMK_CORS_ORIGINS", "cors_origins", _origins,
              "sites (comma-separated) whose pages may call `/search` and `/suggest`"),
+    Variable("BLMK_ADMIN_API", "admin_api", switch,
+             "serve the admin API and page (`off`: searches only)"),
     Variable("BLMK_ADMIN_TOKEN", "admin_token", optional_text,
-             "enables the admin API: the Bearer token it needs (empty: off)"),
+             "break-glass admin token, beside the staff accounts (empty: none)"),
+    Variable("BLMK_STATE_DIR", "state_dir", Path,
+             "staff accounts, audit log, trash and revisions (shared with `blmk-index`)"),
+    Variable("BLMK_AUDIT_ROTATE_MB", "audit_rotate_bytes", at_least(1, number),
+             "size at which the audit log starts a new file (all files are kept)", MEGABYTES),
+    Variable("BLMK_KEEP_DAYS", "keep_days", at_least(0.0, number),
+             "days deleted documents and replaced revisions are kept before they are purged"),
     Variable("BLMK_CORPUS", "corpus_dir", Path, "corpus folder uploads go to and updates read"),
     Variable("BLMK_MAX_UPLOAD_MB", "max_upload_bytes", number,
              "largest upload accepted (413 beyond)", MEGABYTES),

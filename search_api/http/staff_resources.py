@@ -1,28 +1,39 @@
-"""The admin API over HTTP: token-checked, thin resources over ``admin.py``.
+"""The admin API over HTTP: thin resources over ``search_api.staff``.
 
-Served only when an admin token is configured. Every route needs
-``Authorization: Bearer <token>``: 401 without one, 403 with a wrong one (compared in constant
-time).
+Every route needs a staff token (``staff_access.py`` signs the request in and checks the
+role each resource names); every change is audited there too. Documents are addressed by
+their corpus-relative id, which may contain slashes, so one resource answers for a document
+and for its revisions (``document_route``).
 """
 
 from __future__ import annotations
 
-import hmac
-import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
 import falcon
 
+from indexer import AuditLog
 from search_api.http.errors import http_error
 from search_api.http.params import int_param
-from search_api.http.throttle import FailureThrottle
+from search_api.http.staff_access import (
+    CAPABILITIES,
+    AdminResource,
+    actor,
+    note_change,
+    require_role,
+    signed_in,
+)
 from search_api.http.views import render_admin_page
+from search_api.staff.accounts import Accounts, role_allows
 from search_api.staff.analytics import QueryLog
+from search_api.staff.history import DocumentHistory, Written
 from search_api.staff.jobs import IndexJobs, index_versions, roll_back
 from search_api.staff.uploads import (
     Upload,
-    delete_document,
+    describe_document,
     list_documents,
     store_upload,
 )
@@ -32,61 +43,82 @@ UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
 # queries listed per table at most.
 MAX_ANALYTICS_WEEKS = 52
 MAX_ANALYTICS_LIMIT = 100
+# GET /admin/audit: entries per page at most.
+MAX_AUDIT_PER_PAGE = 200
 
 
-class AdminResource:
-    """Marks a resource as admin-only; ``RequireToken`` checks every request to one."""
+def expected_hash(req: falcon.Request) -> str | None:
+    """The content hash ``If-Match`` names (``*``: any content), or None without one."""
+    tags = req.if_match
+    if not tags:
+        return None
+    return "*" if "*" in tags else str(tags[0])
 
 
-class RequireToken:
-    """Middleware: a request routed to an admin resource must carry the admin token, and an
-    address that keeps sending wrong ones is made to wait (``throttle.py``)."""
+@dataclass(frozen=True, slots=True)
+class DocumentRoute:
+    """``/admin/documents/{doc_id}`` read: a document, its revisions, or a revision's restore."""
 
-    def __init__(self, token: str, throttle: FailureThrottle | None = None) -> None:
-        self.token = token.encode()
-        self.throttle = throttle or FailureThrottle()
+    doc_id: str
+    revisions: bool = False
+    revision: str | None = None
 
-    def process_resource(
-        self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict
-    ) -> None:
-        if not isinstance(resource, AdminResource):
-            return
-        address = req.remote_addr or ""
-        if wait := self.throttle.wait_seconds(address):
-            raise http_error(
-                "too_many_attempts",
-                "too many wrong admin tokens from this address; try again later",
-                retry_after=math.ceil(wait),
-            )
-        header = req.get_header("Authorization") or ""
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() != "bearer" or not given.strip():
-            raise http_error(
-                "unauthorized",
-                "this route needs the admin token: Authorization: Bearer <token>",
-                challenges=["Bearer"],
-            )
-        if not hmac.compare_digest(given.strip().encode(), self.token):
-            self.throttle.failed(address)
-            raise http_error("forbidden", "the admin token is wrong")
+
+def document_route(rest: str) -> DocumentRoute:
+    """Document ids end in a file suffix, so ``revisions`` as a last part is never one."""
+    parts = rest.split("/")
+    if len(parts) >= 2 and parts[-1] == "revisions":
+        return DocumentRoute("/".join(parts[:-1]), revisions=True)
+    if len(parts) >= 4 and parts[-3] == "revisions" and parts[-1] == "restore":
+        return DocumentRoute("/".join(parts[:-3]), revision=parts[-2])
+    return DocumentRoute(rest)
+
+
+class AdminMe(AdminResource):
+    """GET /admin/me: who is signed in, and what their role lets them do."""
+
+    def __init__(self, keep_days: float) -> None:
+        self.keep_days = keep_days
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        account = signed_in(req)
+        resp.media = {
+            "account": account.to_json(),
+            "can": {name: role_allows(account.role, role) for name, role in CAPABILITIES.items()},
+            "keep_days": self.keep_days,
+        }
 
 
 class AdminDocuments(AdminResource):
-    def __init__(self, corpus: Path, max_upload_bytes: int) -> None:
+    roles: ClassVar[Mapping[str, str]] = {"GET": "editor", "POST": "publisher"}
+    actions: ClassVar[Mapping[str, str]] = {"POST": "document.upload"}
+
+    def __init__(self, corpus: Path, history: DocumentHistory, max_upload_bytes: int) -> None:
         self.corpus = corpus
+        self.history = history
         self.max_upload_bytes = max_upload_bytes
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        resp.media = {"documents": list_documents(self.corpus)}
+        resp.media = {"documents": list_documents(self.corpus, self.history)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         if (req.content_length or 0) > self.max_upload_bytes + 64 * 1024:
             raise _too_large(self.max_upload_bytes)
         upload = self._read_form(req)
-        stored = store_upload(self.corpus, upload, self.max_upload_bytes)
-        resp.status = falcon.HTTP_201
-        resp.location = f"/documents/{stored}"
-        resp.media = {"path": stored, "id": stored, "indexed": False}
+        note_change(req, upload.filename, file=upload.filename, bytes=len(upload.data))
+        written = store_upload(
+            self.corpus,
+            self.history,
+            upload,
+            self.max_upload_bytes,
+            by=signed_in(req).name,
+            if_match=expected_hash(req),
+        )
+        _note_written(req, written, "document.replace" if written.previous_sha256 else None)
+        resp.status = falcon.HTTP_200 if written.previous_sha256 else falcon.HTTP_201
+        resp.location = f"/documents/{written.id}"
+        resp.etag = written.sha256
+        resp.media = _written_json(written)
 
     def _read_form(self, req: falcon.Request) -> Upload:
         if not (req.content_type or "").startswith("multipart/form-data"):
@@ -110,22 +142,132 @@ class AdminDocuments(AdminResource):
 
 
 class AdminDocument(AdminResource):
-    def __init__(self, corpus: Path) -> None:
+    """A document (GET, DELETE), its revisions (GET .../revisions) and a revision's restore
+    (POST .../revisions/{rev}/restore)."""
+
+    roles: ClassVar[Mapping[str, str]] = {
+        "GET": "editor",
+        "POST": "publisher",
+        "DELETE": "publisher",
+    }
+    actions: ClassVar[Mapping[str, str]] = {"POST": "document.restore", "DELETE": "document.delete"}
+
+    def __init__(self, corpus: Path, history: DocumentHistory) -> None:
         self.corpus = corpus
+        self.history = history
+
+    def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
+        return document_route(params["doc_id"]).doc_id
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        route = document_route(doc_id)
+        if route.revision is not None:
+            raise http_error("method_not_allowed", f"{req.path} takes POST only")
+        if route.revisions:
+            revisions = self.history.revisions(route.doc_id)
+            resp.media = {
+                "document": route.doc_id,
+                "revisions": [revision.to_json() for revision in revisions],
+            }
+            return
+        document = describe_document(self.corpus, self.history, route.doc_id)
+        document["revisions"] = _count_revisions(self.history, route.doc_id)
+        resp.etag = document["sha256"]
+        resp.media = document
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
+        route = document_route(doc_id)
+        if route.revision is None:
+            raise http_error(
+                "method_not_allowed",
+                f"{req.path} does not take POST (restore a revision at"
+                " /admin/documents/{id}/revisions/{revision}/restore)",
+            )
+        note_change(req, route.doc_id, revision_restored=route.revision)
+        written = self.history.restore_revision(
+            route.doc_id, route.revision, by=signed_in(req).name, if_match=expected_hash(req)
+        )
+        _note_written(req, written)
+        resp.etag = written.sha256
+        resp.media = _written_json(written) | {"restored": route.revision}
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, doc_id: str) -> None:
-        if not delete_document(self.corpus, doc_id):
-            raise http_error("document_not_found", f"no source file {doc_id!r} in the corpus")
-        resp.media = {"deleted": doc_id, "indexed": False}
+        route = document_route(doc_id)
+        if route.revisions or route.revision is not None:
+            raise http_error("method_not_allowed", f"{req.path} does not take DELETE")
+        entry = self.history.delete(
+            route.doc_id, by=signed_in(req).name, if_match=expected_hash(req)
+        )
+        note_change(req, route.doc_id, sha256=entry.sha256, trash_id=entry.id)
+        resp.media = {"deleted": route.doc_id, "trash": entry.to_json(), "indexed": False}
+
+
+class AdminTrash(AdminResource):
+    def __init__(self, history: DocumentHistory) -> None:
+        self.history = history
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"trash": [entry.to_json() for entry in self.history.trash()]}
+
+
+class AdminTrashRestore(AdminResource):
+    roles: ClassVar[Mapping[str, str]] = {"POST": "publisher"}
+    actions: ClassVar[Mapping[str, str]] = {"POST": "trash.restore"}
+
+    def __init__(self, history: DocumentHistory) -> None:
+        self.history = history
+
+    def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
+        return params["entry_id"]
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
+        entry = self.history.restore_from_trash(entry_id, by=signed_in(req).name)
+        note_change(req, entry.document, trash_id=entry.id, sha256=entry.sha256)
+        resp.etag = entry.sha256
+        resp.media = {"restored": entry.document, "trash": entry.to_json(), "indexed": False}
+
+
+class AdminAudit(AdminResource):
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        page = int_param(req, "page", 1, low=1, high=1_000_000)
+        per_page = int_param(req, "per_page", 50, low=1, high=MAX_AUDIT_PER_PAGE)
+        account = req.get_param("account") or None
+        action = req.get_param("action") or None
+        resp.media = self.audit.page(page, per_page, account=account, action=action)
+
+
+class AdminAccounts(AdminResource):
+    roles: ClassVar[Mapping[str, str]] = {"GET": "admin"}
+
+    def __init__(self, accounts: Accounts) -> None:
+        self.accounts = accounts
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"accounts": [account.to_json() for account in self.accounts.list()]}
 
 
 class AdminReindex(AdminResource):
-    def __init__(self, jobs: IndexJobs) -> None:
+    roles: ClassVar[Mapping[str, str]] = {"POST": "publisher"}
+    actions: ClassVar[Mapping[str, str]] = {"POST": "index.update"}
+
+    def __init__(self, jobs: IndexJobs, index_dir: Path) -> None:
         self.jobs = jobs
+        self.index_dir = index_dir
+
+    def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
+        return _folder(self.index_dir)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        full = req.get_param_as_bool("full", default=False)
-        job = self.jobs.start(full=bool(full))
+        full = bool(req.get_param_as_bool("full", default=False))
+        if full:
+            note_change(req, _folder(self.index_dir), "index.rebuild")
+        if full:
+            require_role(req, "admin", "a full rebuild")
+        job = self.jobs.start(full=full, by=actor(signed_in(req)))
+        note_change(req, _folder(self.index_dir), job=job.id)
         resp.status = falcon.HTTP_202
         resp.location = f"/admin/jobs/{job.id}"
         resp.media = {"job": job.to_json()}
@@ -162,11 +304,18 @@ class AdminVersions(AdminResource):
 
 
 class AdminRollback(AdminResource):
+    roles: ClassVar[Mapping[str, str]] = {"POST": "admin"}
+    actions: ClassVar[Mapping[str, str]] = {"POST": "index.rollback"}
+
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
 
+    def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
+        return _folder(self.index_dir)
+
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         current = roll_back(self.index_dir)
+        note_change(req, _folder(self.index_dir), to=current)
         resp.media = {"current": current}
 
 
@@ -187,6 +336,37 @@ class AdminPage:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
         resp.text = render_admin_page()
+
+
+def _note_written(req: falcon.Request, written: Written, action: str | None = None) -> None:
+    note_change(
+        req,
+        written.id,
+        action,
+        sha256=written.sha256,
+        previous_sha256=written.previous_sha256,
+        revision=written.revision,
+    )
+
+
+def _written_json(written: Written) -> dict[str, object]:
+    return {
+        "path": written.id,
+        "id": written.id,
+        "sha256": written.sha256,
+        "replaced": written.previous_sha256 is not None,
+        "revision": written.revision,
+        "indexed": False,
+    }
+
+
+def _folder(path: Path) -> str:
+    """A folder as the audit log names it, the same whichever command changed it."""
+    return str(path.resolve())
+
+
+def _count_revisions(history: DocumentHistory, doc_id: str) -> int:
+    return len(history.revisions(doc_id))
 
 
 def _too_large(limit: int) -> falcon.HTTPError:

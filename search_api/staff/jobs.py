@@ -7,6 +7,7 @@ publishes a new index version, which the search service moves to between request
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from indexer import (
+    Actor,
+    AuditLog,
     BuildError,
     BuildInProgress,
     BuildLock,
@@ -25,6 +28,8 @@ from indexer import (
     update_index,
     utc_stamp,
 )
+
+log = logging.getLogger(__name__)
 
 # Jobs remembered for GET /admin/jobs/{id}, newest kept.
 KEEP_JOBS = 50
@@ -71,6 +76,7 @@ class IndexJob:
     seconds: float | None = None
     report: dict[str, Any] | None = None
     error: str | None = None
+    started_by: Actor | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,20 +96,24 @@ class IndexJob:
 class IndexJobs:
     """Runs index updates one at a time on a background thread."""
 
-    def __init__(self, settings: IndexerSettings) -> None:
+    def __init__(self, settings: IndexerSettings, audit: AuditLog | None = None) -> None:
         self.settings = settings
+        # Where a job's end is recorded (its start is the request's own audit entry).
+        self.audit = audit
         self._jobs: dict[str, IndexJob] = {}
         self._lock = threading.Lock()
         self._running: IndexJob | None = None
 
-    def start(self, full: bool = False) -> IndexJob:
+    def start(self, full: bool = False, by: Actor | None = None) -> IndexJob:
         """Queues an update and starts it; ``BuildInProgress`` when one is already running."""
         with self._lock:
             if self._running is not None:
                 raise BuildInProgress(f"index job {self._running.id} is running")
             with BuildLock(self.settings.index_dir):  # refuse now if a command-line build runs
                 pass
-            job = IndexJob(id=secrets.token_hex(6), kind="full" if full else "update")
+            job = IndexJob(
+                id=secrets.token_hex(6), kind="full" if full else "update", started_by=by
+            )
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 del self._jobs[old]
@@ -138,3 +148,21 @@ class IndexJobs:
             job.seconds = round(time.perf_counter() - started, 3)
             with self._lock:
                 self._running = None
+            self._record_end(job)
+
+    def _record_end(self, job: IndexJob) -> None:
+        if self.audit is None or job.started_by is None:
+            return
+        report = job.report or {}
+        details = {"kind": job.kind, "seconds": job.seconds} | {
+            key: report[key]
+            for key in ("version", "indexed", "added", "changed", "removed")
+            if key in report
+        }
+        if "skipped" in report:
+            details["skipped"] = len(report["skipped"])
+        outcome = "done" if job.state == "succeeded" else "failed"
+        try:
+            self.audit.record(job.started_by, "index.job", job.id, outcome, job.error, details)
+        except OSError:
+            log.exception("could not write the audit entry for index job %s", job.id)

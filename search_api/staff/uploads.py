@@ -1,7 +1,8 @@
-"""The corpus as staff change it: uploads, deletions and the list of source files.
+"""The corpus as staff change it: uploads checked and stored, and the list of source files.
 
-Plain functions; ``http/staff_resources.py`` puts them on HTTP. Files are written atomically,
-so a build running meanwhile reads either the old file or the new one, never half of one.
+Plain functions; ``http/staff_resources.py`` puts them on HTTP. The writing itself is
+``history.py``'s: a file replaced is kept as a revision, and every file is written whole, so a
+build running meanwhile reads either the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ from indexer import (
     SCOPES,
     UnsupportedFile,
     check_content,
-    sidecar_path,
     source_files,
     utc_stamp,
-    write_atomically,
 )
-from search_api.errors import UploadRejected, UploadTooLarge
+from search_api.errors import DocumentNotFound, UploadRejected, UploadTooLarge
+from search_api.staff.history import KEEP, DocumentHistory, Written
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -40,8 +40,17 @@ class Upload:
     title: str = ""
 
 
-def store_upload(corpus: Path, upload: Upload, max_bytes: int) -> str:
-    """Checks an upload and writes it into the corpus; returns its corpus-relative path."""
+def store_upload(
+    corpus: Path,
+    history: DocumentHistory,
+    upload: Upload,
+    max_bytes: int,
+    *,
+    by: str,
+    if_match: str | None = None,
+) -> Written:
+    """Checks an upload and writes it into the corpus (a file of that name is kept as a
+    revision first); ``if_match`` is the content hash the uploader expects to replace."""
     if len(upload.data) > max_bytes:
         raise UploadTooLarge(
             f"file: {len(upload.data) / 1_048_576:.1f} MB is over the "
@@ -55,42 +64,43 @@ def store_upload(corpus: Path, upload: Upload, max_bytes: int) -> str:
     target = (corpus / folder / name).resolve()
     if not target.is_relative_to(corpus.resolve()):
         raise UploadRejected("folder: the file would land outside the corpus")
-    target.parent.mkdir(parents=True, exist_ok=True)
     overrides = {
         key: value
         for key, value in (("title", upload.title), ("scope", upload.scope))
         if value.strip()
     } | ({"topics": [upload.topic.strip()]} if upload.topic.strip() else {})
-    if overrides:
-        write_atomically(sidecar_path(target), json.dumps(overrides, indent=1))
-    write_atomically(target, upload.data)
-    return target.relative_to(corpus.resolve()).as_posix()
+    sidecar = json.dumps(overrides, indent=1).encode() if overrides else KEEP
+    doc_id = target.relative_to(corpus.resolve()).as_posix()
+    return history.write(doc_id, upload.data, sidecar=sidecar, by=by, if_match=if_match)
 
 
-def delete_document(corpus: Path, doc_id: str) -> bool:
-    """Removes a source file (and its sidecar) from the corpus; False when there is none."""
-    target = (corpus / doc_id).resolve()
-    if not target.is_relative_to(corpus.resolve()) or not target.is_file():
-        return False
-    if target.suffix.lower() not in HTML_SUFFIXES | PDF_SUFFIXES:
-        return False
-    target.unlink()
-    sidecar_path(target).unlink(missing_ok=True)
-    return True
+def describe_document(corpus: Path, history: DocumentHistory, doc_id: str) -> dict[str, Any]:
+    """One source file, for the admin page: id, size, modification time and content hash
+    (the ETag a replace or delete sends back in ``If-Match``)."""
+    path = corpus / doc_id
+    try:
+        status = path.stat()
+    except OSError:
+        status = None
+    if status is None or not path.is_file():
+        raise DocumentNotFound(f"no source file {doc_id!r} in the corpus")
+    return {
+        "id": doc_id,
+        "bytes": status.st_size,
+        "modified": utc_stamp(datetime.fromtimestamp(status.st_mtime, UTC)),
+        "sha256": history.content_hash(doc_id),
+    }
 
 
-def list_documents(corpus: Path) -> list[dict[str, Any]]:
-    """The corpus's source files, for the admin page: id, size and modification time."""
+def list_documents(corpus: Path, history: DocumentHistory) -> list[dict[str, Any]]:
+    """The corpus's source files, each as ``describe_document`` shows it."""
     documents = []
     for path in source_files(corpus) if corpus.is_dir() else []:
-        status = path.stat()
-        documents.append(
-            {
-                "id": path.relative_to(corpus).as_posix(),
-                "bytes": status.st_size,
-                "modified": utc_stamp(datetime.fromtimestamp(status.st_mtime, UTC)),
-            }
-        )
+        doc_id = path.relative_to(corpus).as_posix()
+        try:
+            documents.append(describe_document(corpus, history, doc_id))
+        except DocumentNotFound:  # deleted while the list was read
+            continue
     return documents
 
 

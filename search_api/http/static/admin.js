@@ -1,6 +1,9 @@
-// The staff page: every action calls the admin API with the token typed in, which is kept in
-// sessionStorage (this tab only) and sent as an Authorization header, never in a URL. All
-// text from the server is inserted with textContent, so nothing in a file name can run.
+// The staff page: every action calls the admin API with the staff token typed in, which is
+// kept in sessionStorage (this tab only) and sent as an Authorization header, never in a URL.
+// What the account's role cannot do is hidden (elements marked data-needs, from GET
+// /admin/me); the server refuses it anyway. Deletions send the content hash the page last saw
+// (If-Match), so a file someone else changed meanwhile is not deleted unseen. All text from
+// the server is inserted with textContent, so nothing in a file name can run.
 (function () {
   "use strict";
   var KEY = "blmk-admin-token";
@@ -9,12 +12,13 @@
   function token() { return sessionStorage.getItem(KEY) || ""; }
   function say(text) { message.textContent = text; }
 
-  function api(method, path, body) {
+  function api(method, path, body, headers) {
     var options = { method: method, headers: { "Authorization": "Bearer " + token() } };
+    Object.keys(headers || {}).forEach(function (name) { options.headers[name] = headers[name]; });
     if (body !== undefined) { options.body = body; }
     return fetch(path, options).then(function (response) {
       return response.json().then(function (data) {
-        if (response.status === 401 || response.status === 403) {
+        if (response.status === 401) {
           sessionStorage.removeItem(KEY);
           showSignIn();
         }
@@ -25,15 +29,31 @@
   }
 
   function showSignIn() {
+    var wasSignedIn = !document.getElementById("signed-in").hidden;
     document.getElementById("sign-in").hidden = false;
     document.getElementById("signed-in").hidden = true;
+    // Sent back here from the signed-in page (token revoked, or signed out): the keyboard
+    // and screen readers land where the next step is.
+    if (wasSignedIn) { document.getElementById("admin-token").focus(); }
   }
 
+  var can = {};
   function showSignedIn() {
-    document.getElementById("sign-in").hidden = true;
-    document.getElementById("signed-in").hidden = false;
-    refresh();
+    api("GET", "/admin/me").then(function (data) {
+      can = data.can;
+      document.getElementById("account-name").textContent = data.account.name;
+      document.getElementById("account-role").textContent = data.account.role;
+      document.getElementById("keep-days").textContent = data.keep_days;
+      document.querySelectorAll("[data-needs]").forEach(function (element) {
+        element.hidden = !can[element.getAttribute("data-needs")];
+      });
+      document.getElementById("sign-in").hidden = true;
+      document.getElementById("signed-in").hidden = false;
+      refresh();
+    }).catch(function (error) { say(error.message); });
   }
+
+  function documentPath(id) { return id.split("/").map(encodeURIComponent).join("/"); }
 
   function cell(row, text) {
     var td = document.createElement("td");
@@ -43,6 +63,9 @@
   }
 
   function refresh() {
+    // Signed out, or sent back to sign in by a 401: asking again with no token would only
+    // replace the reason shown (say, a revoked token) with "this route needs a staff token".
+    if (!token()) { return; }
     api("GET", "/admin/versions").then(function (data) {
       document.getElementById("current-version").textContent = data.current || "none";
     }).catch(function (error) { say(error.message); });
@@ -57,22 +80,72 @@
         cell(row, doc.id);
         cell(row, Math.max(1, Math.round(doc.bytes / 1024)) + " KB");
         cell(row, doc.modified.slice(0, 10));
-        var button = document.createElement("button");
-        button.type = "button";
-        button.className = "button button--secondary";
-        button.textContent = "Delete";
-        button.setAttribute("aria-label", "Delete " + doc.id);
-        button.addEventListener("click", function () {
-          if (!window.confirm("Delete " + doc.id + "? It leaves search at the next update.")) { return; }
-          api("DELETE", "/admin/documents/" + doc.id.split("/").map(encodeURIComponent).join("/"))
-            .then(function () { say("Deleted " + doc.id + ". Update the index to remove it from search."); refresh(); })
-            .catch(function (error) { say(error.message); });
-        });
-        cell(row, "").appendChild(button);
+        var actions = cell(row, "");
+        if (can["documents.change"]) {
+          actions.appendChild(button("Delete", "Delete " + doc.id, function () {
+            if (!window.confirm("Delete " + doc.id + "? It goes to the trash and leaves search at the next update.")) { return; }
+            api("DELETE", "/admin/documents/" + documentPath(doc.id), undefined, { "If-Match": '"' + doc.sha256 + '"' })
+              .then(function () { say("Deleted " + doc.id + " (it is in the trash). Update the index to remove it from search."); refresh(); })
+              .catch(function (error) { say(error.message); refresh(); });
+          }));
+        }
         body.appendChild(row);
       });
     }).catch(function (error) { say(error.message); });
+    loadTrash();
+    loadAudit();
     loadAnalytics();
+  }
+
+  function button(text, label, onClick) {
+    var element = document.createElement("button");
+    element.type = "button";
+    element.className = "button button--secondary";
+    element.textContent = text;
+    element.setAttribute("aria-label", label);
+    element.addEventListener("click", onClick);
+    return element;
+  }
+
+  function loadTrash() {
+    api("GET", "/admin/trash").then(function (data) {
+      var table = document.getElementById("trash");
+      var body = table.querySelector("tbody");
+      body.replaceChildren();
+      data.trash.forEach(function (entry) {
+        var row = document.createElement("tr");
+        cell(row, entry.document);
+        cell(row, entry.deleted_at.replace("T", " ").slice(0, 16));
+        cell(row, entry.deleted_by);
+        var actions = cell(row, "");
+        if (can["documents.change"]) {
+          actions.appendChild(button("Restore", "Restore " + entry.document, function () {
+            api("POST", "/admin/trash/" + encodeURIComponent(entry.id) + "/restore")
+              .then(function () { say("Restored " + entry.document + ". Update the index to make it searchable again."); refresh(); })
+              .catch(function (error) { say(error.message); });
+          }));
+        }
+        body.appendChild(row);
+      });
+      table.hidden = data.trash.length === 0;
+      document.getElementById("trash-empty").hidden = data.trash.length > 0;
+    }).catch(function (error) { say(error.message); });
+  }
+
+  function loadAudit() {
+    api("GET", "/admin/audit?per_page=50").then(function (data) {
+      var body = document.querySelector("#audit tbody");
+      body.replaceChildren();
+      data.entries.forEach(function (entry) {
+        var row = document.createElement("tr");
+        cell(row, entry.time.replace("T", " ").slice(0, 19));
+        cell(row, entry.account);
+        cell(row, entry.action);
+        cell(row, entry.target);
+        cell(row, entry.outcome + (entry.reason ? ": " + entry.reason : ""));
+        body.appendChild(row);
+      });
+    }).catch(function (error) { say(error.message); });
   }
 
   // What people search for: the last 12 weeks (or fewer, as many as the server keeps), one
@@ -189,6 +262,11 @@
       .catch(function (error) { say(error.message); });
   }
 
+  document.getElementById("sign-out").addEventListener("click", function () {
+    sessionStorage.removeItem(KEY);
+    say("Signed out.");
+    showSignIn();
+  });
   document.getElementById("token-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var field = document.getElementById("admin-token");
