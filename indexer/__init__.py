@@ -34,8 +34,8 @@ from indexer.environment import (
 from indexer.errors import IndexerError, UnsupportedFile
 from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, check_content
 from indexer.extract.sidecar import sidecar_path
-from indexer.files import write_atomically
-from indexer.lock import BuildInProgress, BuildLock
+from indexer.files import flush_folder, write_atomically
+from indexer.lock import BuildInProgress, BuildLock, FileLock
 from indexer.schema import FACET_FIELDS, SCHEMA, TEXT_FIELDS
 from indexer.store import IndexStore, NothingToRollBack
 from indexer.text import shorten
@@ -60,6 +60,7 @@ __all__ = [
     "BuildInProgress",
     "BuildLock",
     "BuildReport",
+    "FileLock",
     "IndexStore",
     "IndexerError",
     "IndexerSettings",
@@ -72,6 +73,7 @@ __all__ = [
     "canonical_spelling",
     "check_content",
     "command_line_actor",
+    "flush_folder",
     "folded_words",
     "markdown_table",
     "number",

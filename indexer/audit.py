@@ -23,18 +23,18 @@ starts on a line of its own, and reading skips the fragment rather than failing.
 
 from __future__ import annotations
 
-import fcntl
 import getpass
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from indexer.clock import utc_now, utc_stamp
+from indexer.files import flush_folder
+from indexer.lock import FileLock
 
 AUDIT_FOLDER = "audit"
 OUTCOMES = ("done", "refused", "failed")
@@ -150,7 +150,7 @@ class AuditLog:
 
     def _append(self, line: bytes) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        with self._locked(fcntl.LOCK_EX):
+        with self._locked(shared=False):
             try:
                 size = self.path.stat().st_size
             except FileNotFoundError:
@@ -170,7 +170,7 @@ class AuditLog:
             finally:
                 os.close(handle)
             if created:
-                _flush_folder(self.folder)
+                flush_folder(self.folder)
 
     def _rotate(self) -> None:
         """Renames the current file after the moment it is closed; call under the lock."""
@@ -186,7 +186,7 @@ class AuditLog:
                 moment = after + timedelta(microseconds=1)
         name = f"{_ROTATED_PREFIX}{moment.strftime(_STAMP_FORMAT)}{_ROTATED_SUFFIX}"
         os.rename(self.path, self.folder / name)
-        _flush_folder(self.folder)
+        flush_folder(self.folder)
 
     def _rotated_names(self) -> list[str]:
         try:
@@ -205,7 +205,7 @@ class AuditLog:
         # Under the lock every file is whole and none is being renamed: open the current one
         # and list the rotated ones then. Rotated files never change, so they are opened
         # later, one at a time, once the writers have the lock back.
-        with self._locked(fcntl.LOCK_SH):
+        with self._locked(shared=True):
             try:
                 current: BinaryIO | None = self.path.open("rb")
             except FileNotFoundError:
@@ -223,14 +223,9 @@ class AuditLog:
             with handle:
                 yield from _decoded(_lines_backwards(handle, os.fstat(handle.fileno()).st_size))
 
-    @contextmanager
-    def _locked(self, kind: int) -> Iterator[None]:
-        handle = os.open(self.folder / LOCK_FILE, os.O_RDONLY | os.O_CREAT, _FILE_MODE)
-        try:
-            fcntl.flock(handle, kind)
-            yield
-        finally:
-            os.close(handle)  # closing lets go of the lock
+    def _locked(self, *, shared: bool) -> FileLock:
+        """Writers hold it alone; readers together, which a log reader may take as well."""
+        return FileLock(self.folder / LOCK_FILE, shared=shared, mode=_FILE_MODE)
 
 
 def _action_matches(recorded: object, wanted: str) -> bool:
@@ -269,12 +264,3 @@ def _write_all(handle: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(handle, view) :]
-
-
-def _flush_folder(folder: Path) -> None:
-    """Flushes ``folder`` itself, so that a new or renamed file in it survives a power cut."""
-    handle = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)

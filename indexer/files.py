@@ -55,7 +55,7 @@ def write_atomically(
             os.unlink(temporary)
         raise
     if durable:
-        _flush_folder(path.parent)
+        flush_folder(path.parent)
 
 
 def flush_to_disk(folder: Path) -> None:
@@ -68,7 +68,7 @@ def flush_to_disk(folder: Path) -> None:
                 os.fsync(descriptor)
             finally:
                 os.close(descriptor)
-    _flush_folder(folder)
+    flush_folder(folder)
 
 
 def leftover_temporaries(path: Path) -> list[Path]:
@@ -78,7 +78,9 @@ def leftover_temporaries(path: Path) -> list[Path]:
     return sorted(path.parent.glob(f".{glob.escape(path.name)}.*{_TEMPORARY_SUFFIX}"))
 
 
-def _flush_folder(folder: Path) -> None:
+def flush_folder(folder: Path) -> None:
+    """Flushes ``folder`` itself, so that a file made, renamed or removed in it stays so
+    through a power cut: flushing the file alone does not keep its name."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)

@@ -136,6 +136,25 @@ def decompression_bomb(expanded_bytes: int, after: bytes | None = None) -> bytes
     return out.getvalue()
 
 
+def skip_unless_tmpfs_mounts(folder: Path) -> None:
+    """Skips the test unless a small tmpfs can be mounted on ``folder`` in a mount namespace
+    of its own (``unshare -m``, as root): how the full-disk tests get a disk that fills."""
+    probe = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            f"mount -t tmpfs -o size=64k tmpfs {folder} && umount {folder}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs in a mount namespace: {probe.stderr.strip()}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -933,14 +933,9 @@ def test_a_full_disk_changes_nothing_and_says_so(tmp_path: Path) -> None:
     disk, small_disk = tmp_path / "disk", tmp_path / "small-disk"
     disk.mkdir()
     small_disk.mkdir()
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {disk} && umount {disk}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs in a mount namespace: {probe.stderr.strip()}")
+    from tests.conftest import skip_unless_tmpfs_mounts  # not at the top: this runs as a script too
+
+    skip_unless_tmpfs_mounts(disk)
     script = (
         'mount -t tmpfs -o size=1m tmpfs "$1" && mount -t tmpfs -o size=512k tmpfs "$2"'
         ' && exec "$3" "$4" "$1" "$2"'

@@ -30,7 +30,14 @@ import pytest
 
 from indexer.build import build_index
 from indexer.config import IndexerSettings
-from tests.conftest import BIN, free_port, get_json, html_page, write_corpus
+from tests.conftest import (
+    BIN,
+    free_port,
+    get_json,
+    html_page,
+    skip_unless_tmpfs_mounts,
+    write_corpus,
+)
 from tests.test_admin_api import multipart
 from tests.test_staff_api import new_account
 
@@ -481,14 +488,7 @@ def namespaced_disk(tmp_path: Path) -> Path:
     """A folder a small tmpfs can be mounted on in a mount namespace of its own."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c", f"mount -t tmpfs -o size=64k tmpfs {disk} && umount {disk}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs in a mount namespace: {probe.stderr.strip()}")
+    skip_unless_tmpfs_mounts(disk)
     return disk
 
 

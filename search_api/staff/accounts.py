@@ -19,7 +19,6 @@ as an admin named ``BREAK_GLASS`` and needs no file, for the day the accounts ar
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
@@ -29,13 +28,11 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from indexer import utc_stamp, write_atomically
+from indexer import FileLock, utc_stamp, write_atomically
 from search_api.errors import AccountExists, AccountNotFound
 
 # Each role can do everything the one before it can.
@@ -261,15 +258,8 @@ class Accounts:
 
     # Files
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(handle)  # closing releases the flock
+    def _locked(self) -> FileLock:
+        return FileLock(self.lock_path, mode=0o600)
 
     def _read_stored(self) -> dict[str, _Stored]:
         """The accounts as the file holds them (to change and write back under the lock:
