@@ -14,7 +14,14 @@ from indexer.analysis import (
     stem_word,
 )
 from indexer.audit import Actor, AuditLog, command_line_actor
-from indexer.build import BuildError, BuildReport, build_index, source_files, update_index
+from indexer.build import (
+    BuildError,
+    BuildReport,
+    Verifier,
+    build_index,
+    source_files,
+    update_index,
+)
 from indexer.clock import utc_now, utc_stamp
 from indexer.config import INDEXER_ENVIRONMENT, IndexerSettings
 from indexer.document import DOC_TYPES, PAGE_BREAK, SCOPES
@@ -31,7 +38,7 @@ from indexer.environment import (
     switch,
     whole_number,
 )
-from indexer.errors import IndexerError, UnsupportedFile
+from indexer.errors import ChecksFailed, IndexerError, UnsupportedFile
 from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, check_content
 from indexer.extract.sidecar import sidecar_path
 from indexer.files import flush_folder, write_atomically
@@ -60,6 +67,7 @@ __all__ = [
     "BuildInProgress",
     "BuildLock",
     "BuildReport",
+    "ChecksFailed",
     "FileLock",
     "IndexStore",
     "IndexerError",
@@ -67,6 +75,7 @@ __all__ = [
     "NothingToRollBack",
     "UnsupportedFile",
     "Variable",
+    "Verifier",
     "WordCounts",
     "at_least",
     "build_index",

@@ -5,6 +5,12 @@ A file that cannot be read is recorded with its reason and left out; the build g
 build runs at a time per index root (``lock.py``). A new version is published only when it
 holds documents, has not shrunk below ``min_kept_fraction`` of the current one (unless forced)
 and answers a query; otherwise it is deleted and the live index is untouched.
+
+A caller may also pass ``verify``, run on the finished but unpublished version folder: staff's
+quality checks (searches that must find a document near the top) are such a verifier. It
+lives in the search service, which can search a version; the indexer cannot import it, so the
+caller composes it in (the admin API's index jobs, ``blmk-index`` through a plugin entry
+point). A verifier holds the build by raising ``ChecksFailed``.
 """
 
 from __future__ import annotations
@@ -181,25 +187,33 @@ def index_fields(doc: Document) -> dict[str, object]:
 Progress = Callable[[int, int], None]
 """Called as files are read: (files read so far, files to read)."""
 
+Verifier = Callable[[Path], None]
+"""Called with a new version's folder before it is published; raises ``ChecksFailed`` (or
+another ``BuildError``) to hold the build."""
+
 
 def build_index(
     settings: IndexerSettings,
     on_file: Callable[[Document | Skipped], None] | None = None,
     progress: Progress | None = None,
     force: bool = False,
+    verify: Verifier | None = None,
 ) -> BuildReport:
     """Reads every file of the corpus into a new index version and publishes it."""
-    return _Build(settings, progress, force, on_file).run(incremental=False)
+    return _Build(settings, progress, force, on_file, verify).run(incremental=False)
 
 
 def update_index(
-    settings: IndexerSettings, progress: Progress | None = None, force: bool = False
+    settings: IndexerSettings,
+    progress: Progress | None = None,
+    force: bool = False,
+    verify: Verifier | None = None,
 ) -> BuildReport:
     """Publishes a new version that re-reads only new and changed files, drops the documents
     of files that are gone and carries everything else over from the current version. Falls
     back to a full build when there is no current version to start from, or when the schema,
     analysis, extractors or site profile have changed since it was built."""
-    return _Build(settings, progress, force).run(incremental=True)
+    return _Build(settings, progress, force, verify=verify).run(incremental=True)
 
 
 class _Build:
@@ -209,11 +223,13 @@ class _Build:
         progress: Progress | None,
         force: bool,
         on_file: Callable[[Document | Skipped], None] | None = None,
+        verify: Verifier | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress
         self.force = force
         self.on_file = on_file
+        self.verify = verify
         self.store = IndexStore(settings.index_dir)
         self.started = time.perf_counter()
 
@@ -240,7 +256,12 @@ class _Build:
             except BuildError as error:
                 with suppress(OSError):  # on a full disk the record may not fit either
                     self.store.record_last_build(
-                        {"ok": False, "error": str(error), "finished_at": utc_stamp()}
+                        {
+                            "ok": False,
+                            "code": error.code,  # "checks_failed": held by the checks
+                            "error": str(error),
+                            "finished_at": utc_stamp(),
+                        }
                     )
                 raise
             self.store.record_last_build(
@@ -280,6 +301,8 @@ class _Build:
             self._check(version, report)
             vocabulary.save(version)
             manifest.save(version)
+            if self.verify is not None:  # on the version as the service will open it
+                self.verify(version)
             report.seconds = round(time.perf_counter() - self.started, 3)
             self.store.publish(
                 version, report.to_json() | {"built_at": utc_stamp(), "corpus": str(corpus)}

@@ -12,9 +12,17 @@ person running the command; ``status`` and ``extract`` change nothing and record
 entry that cannot be written is reported on stderr and leaves the exit status alone: the
 index change it describes has already happened (or not).
 
-Exit status: 0 done; 1 nothing published (the reason is printed, a bad site profile
-included) or nothing to roll back; 2 another build is running, or the command line, a
-``BLMK_`` variable or (for ``extract``) the site profile is wrong.
+Before ``build`` and ``update`` publish, the new version is given to the verifiers installed
+as plugins (the ``blmk_search.verifiers`` entry point group): the search service installs one
+that runs staff's quality checks (``BLMK_CHECKS``) on it, and holds the build when one fails.
+They are found through package metadata, not imported, so that the indexer stays standalone:
+it imports nothing of the search service, and with no verifier installed a build publishes
+unchecked and says so. ``--force`` skips them (and says so).
+
+Exit status: 0 done; 1 nothing published (the reason is printed, a bad site profile and
+failing quality checks included) or nothing to roll back; 2 another build is running, or the
+command line, a ``BLMK_`` variable, the checks file or (for ``extract``) the site profile is
+wrong.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +40,7 @@ from indexer.build import (
     BuildError,
     BuildReport,
     Skipped,
+    Verifier,
     build_index,
     extract_all,
     source_files,
@@ -38,11 +48,17 @@ from indexer.build import (
 )
 from indexer.config import IndexerSettings
 from indexer.document import Document
+from indexer.errors import ChecksFailed
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Workers
 from indexer.lock import BuildInProgress
 from indexer.progress import ProgressReporter
 from indexer.store import IndexStore, NothingToRollBack
+
+# The entry point group whose plugins check a new version before it is published: each names
+# a function of ``IndexerSettings`` returning a ``Verifier``, or None when it has nothing to
+# check.
+VERIFIERS = "blmk_search.verifiers"
 
 # What ``extract`` shows of a document, after "path" and "ok".
 EXTRACT_FIELDS = (
@@ -74,7 +90,9 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
         command.add_argument(
-            "--force", action="store_true", help="publish even if the index would shrink a lot"
+            "--force",
+            action="store_true",
+            help="publish even if the index would shrink a lot, without the quality checks",
         )
     status = commands.add_parser("status", help="list the index versions and the current one")
     rollback = commands.add_parser("rollback", help="republish the previous index version")
@@ -120,14 +138,25 @@ def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
     verb = "Updating" if incremental else "Indexing"
     action = "index.update" if incremental else "index.rebuild"
     print(f"{verb} {settings.index_dir} from {settings.corpus_dir}", flush=True)
+    try:
+        verify, checks = (None, "skipped (--force)") if force else installed_verifier(settings)
+    except ValueError as error:  # a checks file that cannot be read: the message names it
+        print(f"blmk-index: {error}", file=sys.stderr)
+        record_change(settings, action, "refused", reason=str(error))
+        return 2
+    print(f"Quality checks: {checks}", flush=True)
     progress = ProgressReporter()
     try:
         run = update_index if incremental else build_index
-        report = run(settings, progress=progress, force=force)
+        report = run(settings, progress=progress, force=force, verify=verify)
     except BuildInProgress as error:
         print(f"blmk-index: {error}", file=sys.stderr)
         record_change(settings, action, "refused", reason=str(error))
         return 2
+    except ChecksFailed as error:
+        print(f"blmk-index: held: {error}", file=sys.stderr)
+        record_change(settings, action, "refused", reason=str(error), details={"checks": "held"})
+        return 1
     except BuildError as error:
         print(f"blmk-index: {error}", file=sys.stderr)
         record_change(settings, action, "failed", reason=str(error))
@@ -135,8 +164,27 @@ def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
     finally:
         progress.close()
     print_report(report)
-    record_change(settings, action, "done", details=report_details(report))
+    details = report_details(report) | {"checks": "passed" if verify else checks}
+    record_change(settings, action, "done", details=details)
     return 0
+
+
+def installed_verifier(settings: IndexerSettings) -> tuple[Verifier | None, str]:
+    """The installed verifiers as one, and what the build will say of its checks. A plugin's
+    ValueError (its own file cannot be read) goes to the caller."""
+    plugins = entry_points(group=VERIFIERS)
+    if not plugins:
+        return None, "no verifier installed: the new version is published unchecked"
+    verifiers = [v for plugin in plugins if (v := plugin.load()(settings)) is not None]
+    if not verifiers:
+        return None, "none configured (BLMK_CHECKS)"
+
+    def verify(version: Path) -> None:
+        for each in verifiers:
+            each(version)
+
+    names = ", ".join(sorted(plugin.name for plugin in plugins))
+    return verify, f"run before publishing ({names})"
 
 
 def published_anything(report: BuildReport) -> bool:
@@ -221,7 +269,8 @@ def run_status(store: IndexStore) -> int:
         )
     last = store.last_build()
     if last and not last.get("ok"):
-        print(f"Last build failed at {last.get('finished_at')}: {last.get('error')}")
+        how = "was held by the quality checks" if last.get("code") == "checks_failed" else "failed"
+        print(f"Last build {how} at {last.get('finished_at')}: {last.get('error')}")
     return 0
 
 

@@ -55,6 +55,10 @@ class IndexerSettings:
     state_dir: Path = Path("var/state")
     # The audit log starts a new file beyond this size; the old ones are all kept.
     audit_rotate_bytes: int = 10 * 1024 * 1024
+    # Searches that must find a document in their first places (``config/checks.toml``): a
+    # build whose new version fails one is held. Read by the verifier the search service
+    # installs (``build.py``'s ``verify``); the indexer itself only passes the path on.
+    checks_file: Path | None = Path("config/checks.toml")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -96,5 +100,8 @@ INDEXER_ENVIRONMENT = (
              " revisions"),
     Variable("BLMK_AUDIT_ROTATE_MB", "audit_rotate_bytes", at_least(1, number),
              "size at which the audit log starts a new file (all files are kept)", MEGABYTES),
+    Variable("BLMK_CHECKS", "checks_file", optional_path,
+             "quality checks a new index version must pass before it is published (empty:"
+             " none)"),
 )
 # fmt: on

@@ -10,6 +10,7 @@
     │   ├── EmptyFile            no text worth indexing
     │   └── TooSlowFile          reading it took longer than the per-file time limit
     ├── BuildError               a build produced nothing worth publishing
+    │   └── ChecksFailed         the new version fails staff's quality checks: held
     ├── BuildInProgress          another build holds the index's lock
     ├── NothingToRollBack        no earlier published version to go back to
     └── ProfileError             a site profile file that cannot be used
@@ -67,6 +68,14 @@ class BuildError(IndexerError):
     """The build produced nothing worth publishing; the live index is unchanged."""
 
     code = "build_failed"
+
+
+class ChecksFailed(BuildError):
+    """The new version fails one or more of staff's quality checks (a search that must find a
+    document in its first places): the build is held, nothing published. The message lists
+    the checks that failed and where their documents went."""
+
+    code = "checks_failed"
 
 
 class BuildInProgress(IndexerError):

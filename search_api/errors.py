@@ -9,10 +9,14 @@
     │   ├── DocumentNotFound     no source file (or revision history) has this id
     │   ├── TrashEntryNotFound   nothing in the trash has this id
     │   ├── RevisionNotFound     the document has no revision with this id
-    │   └── AccountNotFound      no staff account has this name
+    │   ├── AccountNotFound      no staff account has this name
+    │   └── RuleRevisionNotFound the editorial rules have no revision with this number
     ├── DocumentExists       a restore onto a name that is in the corpus again
     ├── AccountExists        an account with this name exists already
     ├── DocumentChanged      someone changed the document since it was read (If-Match)
+    ├── RulesChanged         someone published the editorial rules since a draft was made
+    ├── InvalidRules         editorial rules that cannot be published (has ``problems``)
+    ├── ChecksFailed         rules that would fail staff's quality checks: not published
     └── StorageFull          the disk is full: nothing was changed
 
 A query whose syntax is broken is not an error: the engine reads it as plain words. The
@@ -68,6 +72,10 @@ class AccountNotFound(NotFound):
     code = "account_not_found"
 
 
+class RuleRevisionNotFound(NotFound):
+    code = "rule_revision_not_found"
+
+
 class DocumentExists(ServiceError):
     code = "document_exists"
 
@@ -80,6 +88,32 @@ class DocumentChanged(ServiceError):
     """The content hash the request expected (``If-Match``) is not the document's any more."""
 
     code = "document_changed"
+
+
+class RulesChanged(ServiceError):
+    """A publish made from a revision of the editorial rules that is no longer the newest:
+    publishing it would silently undo what was published since."""
+
+    code = "rules_changed"
+
+
+class InvalidRules(ServiceError):
+    """Editorial rules that cannot be published. ``problems`` lists each one as
+    ``{"file", "severity", "message"}``, for the editor to put right."""
+
+    code = "invalid_rules"
+
+    def __init__(self, message: str, problems: list[dict[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class ChecksFailed(ServiceError):
+    """Editorial rules that would make one of staff's quality checks fail (a search that must
+    find a document in its first places): nothing was published. The indexer's own
+    ``ChecksFailed`` holds a build the same way, under the same code."""
+
+    code = "checks_failed"
 
 
 class StorageFull(ServiceError):

@@ -38,6 +38,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # Staff state (accounts, audit log, trash) goes to a folder of the test run's own, never to
 # the checkout's var/ (nor a folder set in the shell): every command a test runs inherits it.
 os.environ["BLMK_STATE_DIR"] = tempfile.mkdtemp(prefix="blmk-test-state-")
+# The shipped quality checks hold any build of a corpus other than the sample site: commands
+# run without them unless a test names a checks file (tests/test_checks.py).
+os.environ["BLMK_CHECKS"] = ""
 
 
 def shared_data(name: str) -> Path:
@@ -60,11 +63,13 @@ def corpus_build(corpus_settings: IndexerSettings) -> BuildReport:
 
 @pytest.fixture(scope="session")
 def service(corpus_settings: IndexerSettings, corpus_build: BuildReport) -> SearchService:
-    """The service as ``make run`` configures it: the shipped synonyms and best bets."""
+    """The service as ``make run`` configures it: the shipped synonyms, best bets and hidden
+    documents."""
     return SearchService(
         corpus_settings.index_dir,
         synonyms_file=REPO / "config" / "synonyms.txt",
         best_bets_file=REPO / "config" / "best-bets.toml",
+        hidden_file=REPO / "config" / "hidden.toml",
         suggest_stoplist_file=REPO / "config" / "suggest-stoplist.txt",
     )
 

@@ -1,5 +1,5 @@
-"""Editable files (synonyms, best bets, the suggestion stoplist) read again when they change,
-with no restart.
+"""Editable files (synonyms, best bets, hidden documents, the suggestion stoplist) read again
+when they change, with no restart.
 """
 
 from __future__ import annotations

@@ -361,6 +361,14 @@ def _quoted(alternative: str) -> str:
     return _term(words[0]) if len(words) == 1 else f'"{" ".join(words)}"'
 
 
+def every_word(text: str) -> Query | None:
+    """What a document matches when it contains each word of ``text`` in some text field,
+    the words read (stemmed) as searches read them; no synonyms, no corrections, no syntax.
+    None when ``text`` has no words."""
+    words = words_without_syntax(text)
+    return _parse_words(_strict_parser, " ".join(_term(word) for word in words)) if words else None
+
+
 def _parse_words(parser: MultifieldParser, text: str) -> Query | None:
     """``_parse``, a word at a time when the text is only words: each word's parse is cached
     (words recur across queries far more than whole queries do) and the parser's group joins

@@ -10,6 +10,10 @@ the total and the facet counts for all matches at array speed; only the document
 make the page shown are given the typed words' proximity bonus (through Whoosh's phrase
 matcher), read from stored fields and highlighted. Whole responses are cached per index
 version, so a new version never answers from the old one's results.
+
+The editors' rules (synonyms, best bets, hidden and demoted documents, the suggestion
+stoplist) are the files on disk as they are now; a search may be given a set of rules of its
+own instead (``EditorialRules``: a preview of a draft), and its answer is then never cached.
 """
 
 from __future__ import annotations
@@ -24,9 +28,12 @@ from typing import Any
 
 import numpy as np
 from whoosh.query import Or
+from whoosh.searching import Searcher
 
 from indexer import MINOR_WORDS, PAGE_BREAK, IndexStore, shorten
 from search_api.editorial.best_bets import BestBets
+from search_api.editorial.hidden import HiddenRules
+from search_api.editorial.rules import EditorialRules
 from search_api.editorial.stoplist import parse_stoplist
 from search_api.editorial.synonyms import Thesaurus
 from search_api.editorial.watched import WatchedFile
@@ -42,9 +49,9 @@ from search_api.engine.postings import (
     union_docs,
 )
 from search_api.engine.proximity import bonus as proximity_bonus
-from search_api.engine.query import QueryReader, UserQuery, words_without_syntax
+from search_api.engine.query import QueryReader, UserQuery, every_word, words_without_syntax
 from search_api.engine.ranking import RankingSettings
-from search_api.engine.versions import Version, VersionKeeper, open_version
+from search_api.engine.versions import OneVersion, Version, VersionKeeper, open_version
 
 # Sort orders: None ranks by relevance; True and False sort by date, newest or oldest first.
 SORTS: dict[str, bool | None] = {"relevance": None, "newest": True, "oldest": False}
@@ -98,8 +105,8 @@ class SearchRequest:
 
 
 class SearchService:
-    """Answers searches from the published index version, with the editors' synonyms and
-    best bets as they are on disk now (files read again when they change)."""
+    """Answers searches from the published index version, with the editors' synonyms, best
+    bets and hidden documents as they are on disk now (files read again when they change)."""
 
     def __init__(
         self,
@@ -109,19 +116,30 @@ class SearchService:
         *,
         synonyms_file: Path | None = None,
         best_bets_file: Path | None = None,
+        hidden_file: Path | None = None,
         suggest_stoplist_file: Path | None = None,
         ranking: RankingSettings | None = None,
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
         budget_seconds: float = DEFAULT_BUDGET_SECONDS,
         public_postings: bool = False,
+        only_version: Path | None = None,
     ) -> None:
         """``public_postings`` reads postings through Whoosh's public API even where the
-        faster codec reader applies (``search_api.engine.codec``): for tests and diagnosis."""
-        self.store = IndexStore(index_dir)
+        faster codec reader applies (``search_api.engine.codec``): for tests and diagnosis.
+        ``only_version`` answers from that version folder alone (``for_version``)."""
+        self.store = IndexStore(index_dir) if only_version is None else OneVersion(only_version)
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
+        self.hidden = WatchedFile(hidden_file, HiddenRules.parse, HiddenRules())
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset[str]())
+        # Where the live rule files are, by ``RULE_FILES`` name (None: switched off).
+        self.rule_files: dict[str, Path | None] = {
+            "synonyms": synonyms_file,
+            "best_bets": best_bets_file,
+            "hidden": hidden_file,
+            "stoplist": suggest_stoplist_file,
+        }
         self.ranking = ranking or RankingSettings()
         self.today = today
         self.cache_responses = cache_responses
@@ -135,22 +153,59 @@ class SearchService:
             clock,
         )
 
-    def search(self, request: SearchRequest) -> dict[str, Any]:
-        started = time.perf_counter()
-        return self.versions.answer_from(lambda version: self._search(version, request, started))
+    @classmethod
+    def for_version(cls, version_dir: Path, **options: Any) -> SearchService:
+        """A service answering from one version folder only, published or not, that never
+        moves to another: a build's new version is searched with it before it is published.
+        ``options`` are the constructor's (the rule files, the ranking); nothing is cached, as
+        it answers a few searches once. ``close`` it when done."""
+        return cls(
+            version_dir.parent,
+            refresh_seconds=float("inf"),
+            cache_responses=False,
+            only_version=version_dir,
+            **options,
+        )
 
-    def _search(self, version: Version, request: SearchRequest, started: float) -> dict[str, Any]:
-        thesaurus, synonyms_read = self.synonyms.with_generation()
-        best_bets, best_bets_read = self.best_bets.with_generation()
+    def close(self) -> None:
+        """Closes the index files now rather than when the service is collected: for a service
+        made by ``for_version``, whose folder a held build deletes next."""
+        self.versions.close()
+
+    def search(self, request: SearchRequest, rules: EditorialRules | None = None) -> dict[str, Any]:
+        """The answer with the live rule files; with ``rules``, with those instead (a preview,
+        never read from nor put in the response cache)."""
+        started = time.perf_counter()
+        return self.versions.answer_from(
+            lambda version: self._search(version, request, rules, started)
+        )
+
+    def _search(
+        self,
+        version: Version,
+        request: SearchRequest,
+        rules: EditorialRules | None,
+        started: float,
+    ) -> dict[str, Any]:
         today = self.today()
-        # Everything an answer depends on besides the index version, whose cache this is.
-        key = (request.cache_key(), synonyms_read, best_bets_read, today)
-        answer = version.cached(key) if self.cache_responses else None
-        if answer is None:
-            budget = Budget(started + self.budget_seconds)
-            answer = self._answer(version, request, thesaurus, best_bets, today, budget)
-            if self.cache_responses and not answer["partial"]:
-                version.remember(key, answer)
+        budget = Budget(started + self.budget_seconds)
+        if rules is not None:
+            answer = self._answer(
+                version, request, rules.thesaurus, rules.best_bets, rules.hidden, today, budget
+            )
+        else:
+            thesaurus, synonyms_read = self.synonyms.with_generation()
+            best_bets, best_bets_read = self.best_bets.with_generation()
+            hidden, hidden_read = self.hidden.with_generation()
+            # Everything an answer depends on besides the index version, whose cache this is.
+            key = (request.cache_key(), synonyms_read, best_bets_read, hidden_read, today)
+            cached = version.cached(key) if self.cache_responses else None
+            if cached is None:
+                answer = self._answer(version, request, thesaurus, best_bets, hidden, today, budget)
+                if self.cache_responses and not answer["partial"]:
+                    version.remember(key, answer)
+            else:
+                answer = cached
         took_ms = round((time.perf_counter() - started) * 1000, 2)
         return {"query": request.q} | answer | {"took_ms": took_ms}
 
@@ -160,10 +215,12 @@ class SearchService:
         request: SearchRequest,
         thesaurus: Thesaurus,
         best_bets: BestBets,
+        hidden: HiddenRules,
         today: date,
         budget: Budget,
     ) -> dict[str, Any]:
         pinned_ids = best_bets.pinned(request.q, today) if request.q else []
+        hidden_ids, demoted_ids = hidden.applying(request.q)
         with version.lock:
             searcher = version.searcher
             query = self._reader(version, thesaurus).read(request.q)
@@ -172,13 +229,19 @@ class SearchService:
             else:
                 found = version.postings.covering(query.clauses, query.excluded, query.minor)
             pinned = [n for i in pinned_ids if (n := searcher.document_number(id=i)) is not None]
-            matched = union_docs(found.docs, np.asarray(sorted(pinned), DOC))
+            pinned_docs = np.asarray(sorted(pinned), DOC)
+            matched = union_docs(found.docs, pinned_docs)
+            if hidden_ids:  # left out before anything is counted; best bets win
+                unpinned = _without(_document_numbers(searcher, hidden_ids), pinned_docs)
+                matched = _without(matched, unpinned)
             matched = version.facets.in_date_range(matched, request.date_from, request.date_to)
             allowed, facets = version.facets.count(matched, request.filters)
             kept = member(np.asarray(pinned, DOC), allowed)
+            demoted = _without(_document_numbers(searcher, demoted_ids), pinned_docs)
             ranked = _Ranked(
                 pinned=[n for n, ok in zip(pinned, kept.tolist(), strict=True) if ok],
                 found=restrict(found, allowed),
+                demoted=demoted,
             )
             results = self._page_of_hits(version, query, ranked, request, today, budget)
             suggestion = self._suggestion(version, thesaurus, query) if budget.left() else None
@@ -230,8 +293,16 @@ class SearchService:
                 query = replace(query, proximity=None)  # ranked by the words alone
             order = ranked.by_relevance(version.postings, query, recency, limit=last)[first:]
         else:
-            by_date = version.facets.by_date(ranked.everything(), newest_first)[first:last]
-            order = [(int(d), None, False) for d in by_date]
+            everything = ranked.everything()
+            if request.sort == "relevance" and len(ranked.demoted):
+                # Listing everything "by relevance" is by date, demoted documents last (a date
+                # order asked for is kept whole).
+                demoted = everything[member(everything, ranked.demoted)]
+                groups = [_without(everything, demoted), demoted]
+                dated = np.concatenate([version.facets.by_date(g, newest_first) for g in groups])
+            else:
+                dated = version.facets.by_date(everything, newest_first)
+            order = [(int(d), None, False) for d in dated[first:last]]
         # Listing everything ("" or "*") has no words to show in context: snippets are summaries.
         searcher = version.searcher
         highlighter = None
@@ -250,6 +321,37 @@ class SearchService:
     def current(self) -> Version:
         """The version requests are answered from now (reopened when a build published one)."""
         return self.versions.current()
+
+    def live_rules(self) -> EditorialRules:
+        """The live rule files as they are read now (a file that cannot be parsed: its last
+        good reading, as searches use it)."""
+        return EditorialRules(
+            thesaurus=self.synonyms.get(),
+            best_bets=self.best_bets.get(),
+            hidden=self.hidden.get(),
+            stoplist=self.suggest_stoplist.get(),
+        )
+
+    def has_document(self, doc_id: str) -> bool:
+        """Whether the version answering now holds ``doc_id`` (for checking editors' rules)."""
+
+        def read(version: Version) -> bool:
+            with version.lock:
+                return version.searcher.document_number(id=doc_id) is not None
+
+        return self.versions.answer_from(read)
+
+    def document_frequency(self, text: str) -> int:
+        """How many documents of the version answering now contain every word of ``text``,
+        read as searches read words (stemmed; no synonyms): how common a word or phrase an
+        editor means to use is. 0 when ``text`` has no words."""
+        query = every_word(text)
+
+        def count(version: Version) -> int:
+            with version.lock:
+                return version.count(query)
+
+        return self.versions.answer_from(count)
 
     def suggest(self, typed: str) -> dict[str, Any]:
         """Completions of what has been typed so far (no searcher needed: lists in memory)."""
@@ -300,10 +402,13 @@ class Budget:
 
 @dataclass(slots=True, kw_only=True)
 class _Ranked:
-    """The documents a search may show: pinned ones first, then the rest by score."""
+    """The documents a search may show: pinned ones first, then the rest by score, then the
+    demoted ones by score."""
 
     pinned: list[int]
     found: Matches
+    # Editors' demoted documents (ascending; none of them pinned).
+    demoted: np.ndarray
 
     def everything(self) -> np.ndarray:
         return union_docs(self.found.docs, np.asarray(sorted(self.pinned), DOC))
@@ -316,14 +421,33 @@ class _Ranked:
         self, postings: PostingArrays, query: UserQuery, recency: np.ndarray, limit: int
     ) -> list[tuple[int, float | None, bool]]:
         order: list[tuple[int, float | None, bool]] = [(d, None, True) for d in self.pinned]
-        wanted = limit - len(order)
-        if wanted > 0:
-            group = self.found
-            if self.pinned:
-                group = exclude(group, np.asarray(sorted(self.pinned), DOC))
-            best = _top_scored(postings, query, group, recency, wanted)
+        group = self.found
+        if self.pinned:
+            group = exclude(group, np.asarray(sorted(self.pinned), DOC))
+        groups = [group]
+        if len(self.demoted):
+            groups = [exclude(group, self.demoted), restrict(group, self.demoted)]
+        for each in groups:
+            wanted = limit - len(order)
+            if wanted <= 0:
+                break
+            best = _top_scored(postings, query, each, recency, wanted)
             order.extend((d, score, False) for d, score in best)
         return order[:limit]
+
+
+def _document_numbers(searcher: Searcher, ids: frozenset[str]) -> np.ndarray:
+    """The index's numbers for the documents it holds of ``ids``, ascending."""
+    numbers = {n for i in ids if (n := searcher.document_number(id=i)) is not None}
+    return np.asarray(sorted(numbers), DOC)
+
+
+def _without(docs: np.ndarray, left_out: np.ndarray) -> np.ndarray:
+    """``docs`` (ascending) without those in ``left_out`` (ascending)."""
+    if not len(left_out):
+        return docs
+    kept: np.ndarray = docs[~member(docs, left_out)]
+    return kept
 
 
 def _top_scored(

@@ -143,6 +143,21 @@ def open_version(
     return version
 
 
+class OneVersion(IndexStore):
+    """The index root as if ``version`` were published and the only version: a build's new
+    version is searched through it before it is published (the quality checks)."""
+
+    def __init__(self, version: Path) -> None:
+        super().__init__(version.parent)
+        self.version = version
+
+    def current(self) -> Path | None:
+        return self.version
+
+    def published(self) -> list[Path]:
+        return [self.version]
+
+
 class VersionKeeper:
     """Holds the version being served and the one served before it, which stands in when
     the current one fails."""
@@ -237,6 +252,13 @@ class VersionKeeper:
                 self._version, self._previous = self._previous, None
                 log.warning("serving %s in place of %s", self._version.name, version.name)
             return self._version
+
+    def close(self) -> None:
+        """Closes the open versions' files now, not when they are collected: for a keeper of
+        one version whose folder is about to be deleted. Nothing can be read afterwards."""
+        for version in (self._version, self._previous):
+            if version is not None:
+                _close(version.searcher)
 
     def answer_from(self, read: Callable[[Version], T]) -> T:
         """``read`` on the version being served; on a damaged one, once more on the version

@@ -23,6 +23,17 @@ from search_api.http.resources import (
     SecurityHeaders,
     SuggestResource,
 )
+from search_api.http.rules_resources import (
+    AdminChecks,
+    AdminChecksRun,
+    AdminRuleRestore,
+    AdminRuleRevision,
+    AdminRuleRevisions,
+    AdminRules,
+    AdminRulesDraft,
+    AdminRulesPreview,
+    AdminRulesPublish,
+)
 from search_api.http.settings import Settings
 from search_api.http.staff_access import AuditTrail, StaffAccess
 from search_api.http.staff_resources import (
@@ -45,9 +56,11 @@ from search_api.http.throttle import FailureThrottle
 from search_api.http.views import STATIC
 from search_api.staff.accounts import Accounts
 from search_api.staff.analytics import QueryLog
+from search_api.staff.checks import QualityChecks
 from search_api.staff.history import DocumentHistory
 from search_api.staff.jobs import IndexJobs
 from search_api.staff.retention import Retention
+from search_api.staff.rules import RuleBook
 
 STATIC_ROUTE = "/static"
 
@@ -83,7 +96,12 @@ def create_app(
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(metrics))
     if settings and staff:
-        _add_admin_routes(app, settings, staff, queries)
+        checks = QualityChecks(
+            settings.checks_file, service.rule_files, settings.state_dir, settings.ranking
+        )
+        _add_admin_routes(app, settings, staff, queries, checks)
+        book = RuleBook(service.rule_files, settings.state_dir)
+        _add_rules_routes(app, service, book, queries, checks)
     add_error_handlers(app)
     return app
 
@@ -111,7 +129,11 @@ class StaffState:
 
 
 def _add_admin_routes(
-    app: falcon.App, settings: Settings, staff: StaffState, queries: QueryLog
+    app: falcon.App,
+    settings: Settings,
+    staff: StaffState,
+    queries: QueryLog,
+    checks: QualityChecks,
 ) -> None:
     indexer_settings = IndexerSettings.from_env()
     indexer_settings.corpus_dir, indexer_settings.index_dir = (
@@ -119,7 +141,8 @@ def _add_admin_routes(
         settings.index_dir,
     )
     indexer_settings.state_dir = settings.state_dir
-    jobs = IndexJobs(indexer_settings, staff.audit)
+    indexer_settings.checks_file = settings.checks_file
+    jobs = IndexJobs(indexer_settings, staff.audit, checks)
     corpus, history = settings.corpus_dir, staff.history
     app.add_route("/admin/me", AdminMe(settings.keep_days))
     app.add_route("/admin/documents", AdminDocuments(corpus, history, settings.max_upload_bytes))
@@ -135,6 +158,27 @@ def _add_admin_routes(
     app.add_route("/admin/rollback", AdminRollback(settings.index_dir))
     app.add_route("/admin/analytics", AdminAnalytics(queries))
     app.add_route("/admin", AdminPage())
+
+
+def _add_rules_routes(
+    app: falcon.App,
+    service: SearchService,
+    book: RuleBook,
+    queries: QueryLog,
+    checks: QualityChecks,
+) -> None:
+    app.add_route("/admin/rules", AdminRules(book, service, queries))
+    app.add_route("/admin/rules/draft", AdminRulesDraft(book, service, queries))
+    app.add_route("/admin/rules/preview", AdminRulesPreview(book, service, queries))
+    app.add_route("/admin/rules/publish", AdminRulesPublish(book, service, queries, checks))
+    app.add_route("/admin/rules/revisions", AdminRuleRevisions(book, service, queries))
+    app.add_route("/admin/rules/revisions/{number:int}", AdminRuleRevision(book, service, queries))
+    app.add_route(
+        "/admin/rules/revisions/{number:int}/restore",
+        AdminRuleRestore(book, service, queries, checks),
+    )
+    app.add_route("/admin/checks", AdminChecks(book, service, queries, checks))
+    app.add_route("/admin/checks/run", AdminChecksRun(book, service, queries, checks))
 
 
 def _query_log(settings: Settings, path: Path | None) -> QueryLog:
@@ -153,6 +197,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         settings.refresh_seconds,
         synonyms_file=settings.synonyms_file,
         best_bets_file=settings.best_bets_file,
+        hidden_file=settings.hidden_file,
         suggest_stoplist_file=settings.suggest_stoplist_file,
         ranking=settings.ranking,
         budget_seconds=settings.search_budget_seconds,

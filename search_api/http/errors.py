@@ -34,6 +34,9 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "invalid_upload": ErrorCode(
         400, "the upload is not a file the index can read, or a field is bad"
     ),
+    "invalid_rules": ErrorCode(
+        400, "the editorial rules have errors and were not published; the problems are listed"
+    ),
     "unauthorized": ErrorCode(
         401,
         "the admin API needs a valid staff token (Authorization: Bearer <token>); a revoked or"
@@ -46,9 +49,13 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "document_not_found": ErrorCode(404, "no document, or no source file, has this id"),
     "job_not_found": ErrorCode(404, "no index job has this id (only recent jobs are kept)"),
     "no_report": ErrorCode(404, "no build has run yet, so there is no report"),
+    "no_draft": ErrorCode(404, "the account has no draft of the rules saved to preview or publish"),
     "trash_entry_not_found": ErrorCode(404, "nothing in the trash has this id (or it was purged)"),
     "revision_not_found": ErrorCode(404, "the document has no revision with this id"),
     "account_not_found": ErrorCode(404, "no staff account has this name"),
+    "rule_revision_not_found": ErrorCode(
+        404, "the editorial rules have no revision with this number"
+    ),
     "method_not_allowed": ErrorCode(405, "this path does not accept this method"),
     "build_in_progress": ErrorCode(409, "a build is running; try again when it has finished"),
     "nothing_to_roll_back": ErrorCode(409, "there is no earlier published version to go back to"),
@@ -56,6 +63,16 @@ ERROR_CODES: dict[str, ErrorCode] = {
         409, "a document with this id is in the corpus again: delete or rename it first"
     ),
     "account_exists": ErrorCode(409, "an account with this name exists already"),
+    "rules_changed": ErrorCode(
+        409,
+        "someone published the editorial rules since the draft was made: reload, compare and"
+        " publish again",
+    ),
+    "checks_failed": ErrorCode(
+        409,
+        "the change would fail a quality check (a search that must find a document in its top"
+        " places); nothing was published: the message lists the failing checks",
+    ),
     "document_changed": ErrorCode(
         412, "someone changed the document since it was read (If-Match): reload and retry"
     ),

@@ -42,7 +42,11 @@ class Settings:
     refresh_seconds: float = 2.0
     synonyms_file: Path | None = Path("config/synonyms.txt")
     best_bets_file: Path | None = Path("config/best-bets.toml")
+    hidden_file: Path | None = Path("config/hidden.toml")
     suggest_stoplist_file: Path | None = Path("config/suggest-stoplist.txt")
+    # Searches that must find a document in their first places: rules publishes and index
+    # jobs are held while one fails (``search_api.staff.checks``).
+    checks_file: Path | None = Path("config/checks.toml")
     # How matches are scored (``ranking.py``), news recency included.
     ranking: RankingSettings = field(default_factory=RankingSettings)
     # Websites allowed to call /search and /suggest from their pages (the embeddable box).
@@ -108,6 +112,10 @@ SERVICE_ENVIRONMENT = (
              "words and phrases never suggested (empty: none)"),
     Variable("BLMK_BEST_BETS", "best_bets_file", optional_path,
              "results pinned to the top for given queries (empty: none)"),
+    Variable("BLMK_HIDDEN", "hidden_file", optional_path,
+             "documents hidden from or demoted in searches (empty: none)"),
+    Variable("BLMK_CHECKS", "checks_file", optional_path,
+             "quality checks a publish of the rules or an index job must pass (empty: none)"),
     Variable("BLMK_NEWS_RECENCY", "ranking.recency.weight", number,
              "largest score bonus, for a news article published today (0: off)"),
     Variable("BLMK_NEWS_HALF_LIFE_DAYS", "ranking.recency.half_life_days", number,

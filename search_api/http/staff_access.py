@@ -30,6 +30,7 @@ CAPABILITIES: dict[str, str] = {
     "analytics": "editor",
     "audit": "editor",
     "documents.read": "editor",
+    "rules": "editor",
     "documents.change": "publisher",
     "index.update": "publisher",
     "index.rebuild": "admin",

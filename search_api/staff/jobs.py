@@ -2,7 +2,9 @@
 back to.
 
 One job at a time, on a thread of its own, so searching goes on while it runs: a build
-publishes a new index version, which the search service moves to between requests.
+publishes a new index version, which the search service moves to between requests. With
+quality checks (``checks.py``), the new version must pass them before it is published; a job
+held by them fails, and its error names the checks.
 """
 
 from __future__ import annotations
@@ -22,12 +24,15 @@ from indexer import (
     BuildInProgress,
     BuildLock,
     BuildReport,
+    ChecksFailed,
     IndexerSettings,
     IndexStore,
+    Verifier,
     build_index,
     update_index,
     utc_stamp,
 )
+from search_api.staff.checks import QualityChecks
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,8 @@ class IndexJob:
     report: dict[str, Any] | None = None
     error: str | None = None
     started_by: Actor | None = None
+    # Failed because the new version did not pass the quality checks (for the audit entry).
+    held: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,8 +103,15 @@ class IndexJob:
 class IndexJobs:
     """Runs index updates one at a time on a background thread."""
 
-    def __init__(self, settings: IndexerSettings, audit: AuditLog | None = None) -> None:
+    def __init__(
+        self,
+        settings: IndexerSettings,
+        audit: AuditLog | None = None,
+        checks: QualityChecks | None = None,
+    ) -> None:
         self.settings = settings
+        # Run on each new version before it is published (None: published unchecked).
+        self.checks = checks
         # Where a job's end is recorded (its start is the request's own audit entry).
         self.audit = audit
         self._jobs: dict[str, IndexJob] = {}
@@ -135,12 +149,14 @@ class IndexJobs:
             job.done, job.total = done, total
 
         try:
+            verify = self._verifier(job)
             run = build_index if job.kind == "full" else update_index
-            report: BuildReport = run(self.settings, progress=progress)
+            report: BuildReport = run(self.settings, progress=progress, verify=verify)
             job.report = report.to_json()
             job.state = "succeeded"
         except (BuildError, BuildInProgress) as error:
             job.state, job.error = "failed", str(error)
+            job.held = isinstance(error, ChecksFailed)
         except Exception as error:  # reported on the job, never lost in a thread
             job.state, job.error = "failed", f"unexpected error: {error!r}"
         finally:
@@ -149,6 +165,15 @@ class IndexJobs:
             with self._lock:
                 self._running = None
             self._record_end(job)
+
+    def _verifier(self, job: IndexJob) -> Verifier | None:
+        """The quality checks for this job's new version, from the checks file as it is now."""
+        if self.checks is None:
+            return None
+        try:
+            return self.checks.verifier(f"index.{job.kind}")
+        except ValueError as error:  # the checks file cannot be read: the message names it
+            raise BuildError(f"{error}; nothing was indexed") from error
 
     def _record_end(self, job: IndexJob) -> None:
         if self.audit is None or job.started_by is None:
@@ -161,6 +186,8 @@ class IndexJobs:
         }
         if "skipped" in report:
             details["skipped"] = len(report["skipped"])
+        if job.held:
+            details["checks"] = "held"
         outcome = "done" if job.state == "succeeded" else "failed"
         try:
             self.audit.record(job.started_by, "index.job", job.id, outcome, job.error, details)
