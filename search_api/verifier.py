@@ -25,6 +25,7 @@ def verifier_for(settings: IndexerSettings) -> Verifier | None:
         "best_bets": service.best_bets_file,
         "hidden": service.hidden_file,
         "stoplist": service.suggest_stoplist_file,
+        "checks": settings.checks_file,
     }
     checks = QualityChecks(settings.checks_file, rule_files, settings.state_dir, service.ranking)
     return checks.verifier("blmk-index")

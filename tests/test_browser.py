@@ -758,6 +758,8 @@ def test_failing_checks_hold_an_editors_publish_and_an_admin_publishes_anyway(
 
     # The editor's draft hides the document from its search: the publish is refused, said so.
     draft_breaking_rule(page)
+    checks_text = (site.config / "checks.toml").read_text(encoding="utf-8")
+    expect(page.locator("#rules-checks")).to_have_value(checks_text)  # edited like the rules
     message = page.locator("#rules-publish-message")
     expect(message).to_contain_text("1 of 1 quality checks failed")
     expect(message).to_contain_text(CHECKED_DOCUMENT)

@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -272,6 +272,47 @@ def test_a_publish_that_fails_a_check_is_held_unless_an_admin_forces_it(site: Si
     assert status == 200 and run["run"]["passed"] and run["run"]["trigger"] == "manual"
     assert run["run"]["results"][0]["place"] == 1
     assert audit(site, "checks.run")[0]["outcome"] == "done"
+
+
+def publish_draft(site: Site, change: dict[str, Callable[[str], str]]) -> tuple[int, int, dict]:
+    """The current texts with ``change`` applied, saved as the editor's draft and published:
+    (the base revision, the status, the answer)."""
+    status, rules = site.call("GET", "/admin/rules")
+    assert status == 200, rules
+    base, texts = rules["current"]["number"], rules["current"]["texts"]
+    assert texts["checks"] == (site.config / "checks.toml").read_text(encoding="utf-8")
+    texts = texts | {name: text(texts[name]) for name, text in change.items()}
+    status, saved = site.call("PUT", "/admin/rules/draft", {"base": base, "texts": texts})
+    assert status == 200, saved
+    status, body = site.call("POST", "/admin/rules/publish", {"base": base})
+    return base, status, body
+
+
+@pytest.mark.server
+def test_a_publish_runs_the_checks_of_the_draft(site: Site) -> None:
+    checks_before = (site.config / "checks.toml").read_text(encoding="utf-8")
+    failing = f'[[check]]\nquery = "green plan"\ndocument = "{CHECKED_PAGE}"\n'
+    base, status, body = publish_draft(site, {"checks": lambda text: text + failing})
+    assert (status, body["error"]["code"]) == (409, "checks_failed"), body
+    assert (
+        f"1 of 2 quality checks failed: 'green plan' should find {CHECKED_PAGE}"
+        in (body["error"]["message"])
+    )
+    assert (site.config / "checks.toml").read_text(encoding="utf-8") == checks_before
+
+    # Hiding the checked page while dropping its check passes: there is no check left.
+    base, status, body = publish_draft(
+        site, {"hidden": lambda text: text + HIDE_CHECKED, "checks": lambda text: ""}
+    )
+    assert status == 201, body
+    assert f'-document = "{CHECKED_PAGE}"' in body["diff"]["checks"]
+    assert (site.config / "checks.toml").read_text(encoding="utf-8") == ""
+
+    # A restore runs the restored revision's checks, which pass with its rules.
+    status, body = site.call("POST", f"/admin/rules/revisions/{base}/restore")
+    assert status == 201, body
+    assert (site.config / "checks.toml").read_text(encoding="utf-8") == checks_before
+    assert site.call("GET", "/admin/checks")[1]["last_run"]["trigger"] == "rules.restore"
 
 
 def cli(site: Site, *args: str) -> subprocess.CompletedProcess[str]:

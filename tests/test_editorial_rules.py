@@ -302,6 +302,7 @@ def test_the_live_rules_are_the_files_on_disk(index_dir: Path, tmp_path: Path) -
         "best_bets": None,
         "hidden": tmp_path / "hidden.toml",
         "stoplist": stoplist,
+        "checks": None,
     }
     assert list(service.rule_files) == list(RULE_FILES)
     live = service.live_rules()
@@ -328,8 +329,9 @@ def test_the_live_rules_are_the_files_on_disk(index_dir: Path, tmp_path: Path) -
             "hidden",
             "hide 1: 'documents' must be a list of strings",
         ),
+        (RuleTexts(checks='[[check]]\nquery = "x"\n'), "checks", "check 1: 'document'"),
     ],
-    ids=["synonyms", "best-bets-date", "best-bets-not-toml", "hidden"],
+    ids=["synonyms", "best-bets-date", "best-bets-not-toml", "hidden", "checks"],
 )
 def test_a_rule_file_that_cannot_be_read_is_named(
     texts: RuleTexts, file: str, message: str
@@ -350,6 +352,7 @@ def test_rule_texts_by_file_name() -> None:
         "best_bets": "",
         "hidden": "# none\n",
         "stoplist": "",
+        "checks": "",
     }
     assert RuleTexts.from_dict(texts.as_dict()) == texts
     with pytest.raises(ValueError, match="unknown rule file 'best-bets'"):
@@ -358,6 +361,7 @@ def test_rule_texts_by_file_name() -> None:
         RuleTexts.from_dict({"stoplist": None})  # type: ignore[dict-item]
     parsed = EditorialRules.parse(RuleTexts())
     assert parsed.stoplist == frozenset() and parsed.hidden == HiddenRules()
+    assert parsed.checks == ()
 
 
 # --- what validating rules asks of the index ---------------------------------------------------

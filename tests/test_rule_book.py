@@ -23,6 +23,7 @@ FILE_NAMES = {
     "best_bets": "best-bets.toml",
     "hidden": "hidden.toml",
     "stoplist": "suggest-stoplist.txt",
+    "checks": "checks.toml",
 }
 # A document of the sample corpus, for rules that must name one the index has.
 KNOWN = "pages/green-plan.html"
@@ -324,6 +325,7 @@ def checker(
         best_bets_file=config / FILE_NAMES["best_bets"],
         hidden_file=config / FILE_NAMES["hidden"],
         suggest_stoplist_file=config / FILE_NAMES["stoplist"],
+        checks_file=config / FILE_NAMES["checks"],
     )
 
 
@@ -390,12 +392,21 @@ def test_every_file_that_does_not_parse_is_an_error(checker: SearchService) -> N
             "synonyms",
             "synonyms: line 3: a group needs at least two entries",
         ),
+        (
+            RuleTexts(
+                checks=f'[[check]]\nquery = "green plan"\ndocument = "{KNOWN}"\n'
+                '[[check]]\nquery = "x"\ndocument = "news/gone.html"\ntop = 5\n'
+            ),
+            "checks",
+            "checks: check 2 names news/gone.html, which is not in the index",
+        ),
     ],
     ids=[
         "bet for a missing document",
         "hide rule for a missing document",
         "until before from",
         "empty group",
+        "check for a missing document",
     ],
 )
 def test_rules_that_cannot_work_are_errors(

@@ -12,17 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from search_api.editorial.best_bets import BestBets
+from search_api.editorial.checks import Check, parse_checks
 from search_api.editorial.hidden import HiddenRules
 from search_api.editorial.stoplist import parse_stoplist
 from search_api.editorial.synonyms import Thesaurus
 
 # The editorial files by name, in the order they are shown.
-RULE_FILES = ("synonyms", "best_bets", "hidden", "stoplist")
+RULE_FILES = ("synonyms", "best_bets", "hidden", "stoplist", "checks")
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "synonyms": Thesaurus.parse,
     "best_bets": BestBets.parse,
     "hidden": HiddenRules.parse,
     "stoplist": parse_stoplist,
+    "checks": parse_checks,
 }
 
 
@@ -38,12 +40,13 @@ class RuleProblem(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RuleTexts:
-    """The four files' texts; "" for a file that is absent (which means none of its rules)."""
+    """The files' texts; "" for a file that is absent (which means none of its rules)."""
 
     synonyms: str = ""
     best_bets: str = ""
     hidden: str = ""
     stoplist: str = ""
+    checks: str = ""
 
     def as_dict(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in RULE_FILES}
@@ -65,12 +68,14 @@ class RuleTexts:
 
 @dataclass(frozen=True, slots=True)
 class EditorialRules:
-    """A set of rule files, parsed: what a search is answered with."""
+    """A set of rule files, parsed: what a search is answered with, and the quality checks
+    that must pass with it (``search_api.staff.checks``), which no search reads."""
 
     thesaurus: Thesaurus
     best_bets: BestBets
     hidden: HiddenRules
     stoplist: frozenset[str]
+    checks: tuple[Check, ...] = ()
 
     @classmethod
     def parse(cls, texts: RuleTexts) -> EditorialRules:
@@ -86,4 +91,5 @@ class EditorialRules:
             best_bets=parsed["best_bets"],
             hidden=parsed["hidden"],
             stoplist=parsed["stoplist"],
+            checks=parsed["checks"],
         )

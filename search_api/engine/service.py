@@ -32,6 +32,7 @@ from whoosh.searching import Searcher
 
 from indexer import MINOR_WORDS, PAGE_BREAK, IndexStore, shorten
 from search_api.editorial.best_bets import BestBets
+from search_api.editorial.checks import Check, parse_checks
 from search_api.editorial.hidden import HiddenRules
 from search_api.editorial.rules import EditorialRules
 from search_api.editorial.stoplist import parse_stoplist
@@ -118,6 +119,7 @@ class SearchService:
         best_bets_file: Path | None = None,
         hidden_file: Path | None = None,
         suggest_stoplist_file: Path | None = None,
+        checks_file: Path | None = None,
         ranking: RankingSettings | None = None,
         today: Callable[[], date] = date.today,
         cache_responses: bool = True,
@@ -127,18 +129,22 @@ class SearchService:
     ) -> None:
         """``public_postings`` reads postings through Whoosh's public API even where the
         faster codec reader applies (``search_api.engine.codec``): for tests and diagnosis.
-        ``only_version`` answers from that version folder alone (``for_version``)."""
+        ``only_version`` answers from that version folder alone (``for_version``).
+        ``checks_file`` is not read by a search: it is kept with the rule files because
+        editors publish the quality checks with them."""
         self.store = IndexStore(index_dir) if only_version is None else OneVersion(only_version)
         self.synonyms = WatchedFile(synonyms_file, Thesaurus.parse, Thesaurus())
         self.best_bets = WatchedFile(best_bets_file, BestBets.parse, BestBets({}))
         self.hidden = WatchedFile(hidden_file, HiddenRules.parse, HiddenRules())
         self.suggest_stoplist = WatchedFile(suggest_stoplist_file, parse_stoplist, frozenset[str]())
+        self.quality_checks = WatchedFile(checks_file, parse_checks, tuple[Check, ...]())
         # Where the live rule files are, by ``RULE_FILES`` name (None: switched off).
         self.rule_files: dict[str, Path | None] = {
             "synonyms": synonyms_file,
             "best_bets": best_bets_file,
             "hidden": hidden_file,
             "stoplist": suggest_stoplist_file,
+            "checks": checks_file,
         }
         self.ranking = ranking or RankingSettings()
         self.today = today
@@ -330,6 +336,7 @@ class SearchService:
             best_bets=self.best_bets.get(),
             hidden=self.hidden.get(),
             stoplist=self.suggest_stoplist.get(),
+            checks=self.quality_checks.get(),
         )
 
     def has_document(self, doc_id: str) -> bool:

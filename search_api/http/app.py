@@ -97,7 +97,7 @@ def create_app(
     app.add_route("/metrics", MetricsResource(metrics))
     if settings and staff:
         checks = QualityChecks(
-            settings.checks_file, service.rule_files, settings.state_dir, settings.ranking
+            service.rule_files["checks"], service.rule_files, settings.state_dir, settings.ranking
         )
         _add_admin_routes(app, settings, staff, queries, checks)
         book = RuleBook(service.rule_files, settings.state_dir)
@@ -199,6 +199,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
         best_bets_file=settings.best_bets_file,
         hidden_file=settings.hidden_file,
         suggest_stoplist_file=settings.suggest_stoplist_file,
+        checks_file=settings.checks_file,
         ranking=settings.ranking,
         budget_seconds=settings.search_budget_seconds,
     )

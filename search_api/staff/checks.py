@@ -209,9 +209,12 @@ class QualityChecks:
         self, service: SearchService, trigger: str, rules: EditorialRules | None = None
     ) -> CheckRun:
         """Every check on the version ``service`` answers from now (not recorded: a run that
-        is forced through is recorded with who forced it)."""
+        is forced through is recorded with who forced it). With ``rules`` (rules about to be
+        published), their checks are run with them, as the checks file is part of a publish;
+        without, the checks file as it is now, with the live rules."""
         version = service.current().name
-        results = tuple(run_checks(service, self.checks(), rules))
+        checks = rules.checks if rules is not None else self.checks()
+        results = tuple(run_checks(service, checks, rules))
         return CheckRun(
             ran_at=utc_stamp(),
             trigger=trigger,

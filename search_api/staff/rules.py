@@ -1,9 +1,10 @@
 """Editors' drafts of the relevance rules, and every published state of them as a numbered
 revision that can be restored.
 
-The rule files (synonyms, best bets, hide rules, the suggestion stoplist) stay where the
-servers read them, still editable by hand: publishing writes them, and nothing else here is
-read by a search. What the book adds lives under the state folder:
+The rule files (synonyms, best bets, hide rules, the suggestion stoplist, and the quality
+checks a publish must pass) stay where the servers read them, still editable by hand:
+publishing writes them, and nothing else here is read by a search. What the book adds lives
+under the state folder:
 
     rules/revisions/<number>.json   each published state of the files, never changed again
     rules/drafts/<account>.json     each account's unpublished draft (the name %-encoded)
@@ -37,6 +38,7 @@ from urllib.parse import quote
 
 from indexer import FileLock, folded_words, utc_now, utc_stamp, write_atomically
 from search_api.editorial.best_bets import pin_key, toml_tables
+from search_api.editorial.checks import parse_checks
 from search_api.editorial.rules import RULE_FILES, EditorialRules, RuleProblem, RuleTexts
 from search_api.editorial.synonyms import Thesaurus, phrase_key
 from search_api.engine.service import SearchService
@@ -409,6 +411,8 @@ def validate(
             problems.extend(_synonym_problems(text, service, logged, published))
         elif name in _TOML_RULES:
             problems.extend(_listed_document_problems(name, text, service))
+        elif name == "checks":
+            problems.extend(_checked_document_problems(text, service))
     return problems
 
 
@@ -455,6 +459,19 @@ def _listed_document_problems(name: str, text: str, service: SearchService) -> l
                 )
             )
     return problems
+
+
+def _checked_document_problems(text: str, service: SearchService) -> list[Problem]:
+    """Checks for documents the index does not have: they could never pass, so every publish
+    and build would be held."""
+    return [
+        _problem(
+            "checks",
+            f"checks: check {number} names {check.document}, which is not in the index",
+        )
+        for number, check in enumerate(parse_checks(text), start=1)
+        if not service.has_document(check.document)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,7 +586,8 @@ def firing(
 
     Rules match as the engine matches them: synonym entries found in the query's words, best
     bets and hide rules by the query's words with word endings ignored. A file that does not
-    parse is left out (``validate`` says why).
+    parse is left out (``validate`` says why), and so are the quality checks, which fire on
+    no search.
     """
     logged = sorted(_merged(searches), key=lambda pair: (-pair[1], pair[0]))
     before = since or RuleTexts()

@@ -229,11 +229,11 @@
   // since the server previews and publishes the saved draft.
   var RULE_FIELDS = {
     synonyms: "rules-synonyms", best_bets: "rules-best-bets",
-    hidden: "rules-hidden", stoplist: "rules-stoplist"
+    hidden: "rules-hidden", stoplist: "rules-stoplist", checks: "rules-checks"
   };
   var RULE_NAMES = {
     synonyms: "Synonyms", best_bets: "Best bets", hidden: "Hide rules",
-    stoplist: "Suggestion deny-list"
+    stoplist: "Suggestion deny-list", checks: "Quality checks"
   };
   var BET_STATUS = {
     "scheduled": "Scheduled: not started yet",
