@@ -421,12 +421,14 @@ class NhsSite:
 
 def build_nhs_site(collection: nhs_pages.Collection, workdir: Path) -> NhsSite:
     """Writes the site and builds it with ``blmk-index build`` as a new site's staff would:
-    no site profile, the command line of the installed package."""
+    no site profile and no quality checks yet (the shipped ones are the sample site's), the
+    command line of the installed package; its audit entry goes to the work folder."""
     corpus, index_dir = workdir / "site", workdir / "index"
     page_ids = nhs_pages.write_site(collection, corpus)
     subprocess.run(
         [_script("blmk-index"), "build", "--corpus", str(corpus), "--index", str(index_dir)],
-        env=os.environ | {"BLMK_SITE_PROFILE": ""},
+        env=os.environ
+        | {"BLMK_SITE_PROFILE": "", "BLMK_CHECKS": "", "BLMK_STATE_DIR": str(workdir / "state")},
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -447,7 +449,9 @@ def served(index_dir: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [_script("blmk-serve"), "--index", str(index_dir), "--port", str(port)],
         cwd=REPO,
-        env=os.environ | {"BLMK_ANALYTICS_FILE": "", "BLMK_HOST": "127.0.0.1"},
+        # Searches only: no query counts into the checkout's var/, no admin API.
+        env=os.environ
+        | {"BLMK_ANALYTICS_FILE": "", "BLMK_HOST": "127.0.0.1", "BLMK_ADMIN_API": "off"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -232,11 +232,13 @@ class Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        # Searches are counted as in service, in memory: not into the checkout's var/.
+        # Searches are counted as in service, in memory: not into the checkout's var/; no
+        # admin API (nothing here signs in), so no staff state there either.
         settings = {
             "BLMK_INDEX_DIR": str(index_dir),
             "BLMK_PORT": str(self.port),
             "BLMK_ANALYTICS_FILE": "",
+            "BLMK_ADMIN_API": "off",
         }
         self.output = log.open("w") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(

@@ -86,11 +86,11 @@ class RulesResource(AdminResource):
     def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
         return "rules"
 
-    def problems(self, texts: RuleTexts) -> list[dict[str, Any]]:
-        """Errors in all of ``texts``; warnings only for what differs from the rules
-        published now."""
-        since = self.book.current().texts
-        return validate(texts, self.service, logged_searches(self.queries), since=since)
+    def problems(self, texts: RuleTexts, since: RuleTexts | None = None) -> list[dict[str, Any]]:
+        """Errors in all of ``texts``; warnings only for what differs from ``since``, the
+        rules published now (read from the book when the caller has not read them)."""
+        published = since if since is not None else self.book.current().texts
+        return validate(texts, self.service, logged_searches(self.queries), since=published)
 
     def checked(
         self, req: falcon.Request, body: Mapping[str, Any], texts: RuleTexts, trigger: str
@@ -139,7 +139,7 @@ class AdminRules(RulesResource):
         resp.media = {
             "current": current.to_json(),
             "draft": draft.to_json() if draft else None,
-            "problems": self.problems(texts),
+            "problems": self.problems(texts, current.texts),
             "best_bets": self.bets(texts),
         }
 

@@ -171,7 +171,7 @@ class AdminDocument(AdminResource):
             }
             return
         document = describe_document(self.corpus, self.history, route.doc_id)
-        document["revisions"] = _count_revisions(self.history, route.doc_id)
+        document["revisions"] = len(self.history.revisions(route.doc_id))
         resp.etag = document["sha256"]
         resp.media = document
 
@@ -363,10 +363,6 @@ def _written_json(written: Written) -> dict[str, object]:
 def _folder(path: Path) -> str:
     """A folder as the audit log names it, the same whichever command changed it."""
     return str(path.resolve())
-
-
-def _count_revisions(history: DocumentHistory, doc_id: str) -> int:
-    return len(history.revisions(doc_id))
 
 
 def _too_large(limit: int) -> falcon.HTTPError:
