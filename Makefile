@@ -48,13 +48,15 @@ corpus: $(VENV)/.installed-dev
 # the same at 100,000 pages (an hour or more). bench-soak (not part of bench: it runs for five
 # minutes) serves a generated site under a steady mix of requests while rebuilding the index
 # every minute, and reports errors, latency minute by minute and the server's memory growth.
-# bench.preview compares the editors' preview of a draft with a plain search.
+# bench.preview compares the editors' preview of a draft with a plain search; bench.crawl
+# crawls a generated site served on loopback, then crawls it again with nothing changed.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
 	$(BIN)/python bench/pdf.py
 	$(BIN)/python -m bench.speed --pages 10000
 	$(BIN)/python -m bench.preview
+	$(BIN)/python -m bench.crawl
 
 bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.speed --pages 1000

@@ -19,11 +19,13 @@ from indexer.build import (
     BuildReport,
     Verifier,
     build_index,
+    crawl_index,
     source_files,
     update_index,
 )
 from indexer.clock import utc_now, utc_stamp
 from indexer.config import INDEXER_ENVIRONMENT, IndexerSettings
+from indexer.crawl import OUTCOMES, CrawlPlan, crawl_plan, normalise, site_of
 from indexer.document import DOC_TYPES, PAGE_BREAK, SCOPES
 from indexer.environment import (
     MEGABYTES,
@@ -38,7 +40,7 @@ from indexer.environment import (
     switch,
     whole_number,
 )
-from indexer.errors import ChecksFailed, IndexerError, UnsupportedFile
+from indexer.errors import ChecksFailed, CrawlError, IndexerError, UnsupportedFile
 from indexer.extract import HTML_SUFFIXES, PDF_SUFFIXES, check_content
 from indexer.extract.sidecar import sidecar_path
 from indexer.files import flush_folder, write_atomically
@@ -56,6 +58,7 @@ __all__ = [
     "MEGABYTES",
     "MILLISECONDS",
     "MINOR_WORDS",
+    "OUTCOMES",
     "PAGE_BREAK",
     "PDF_SUFFIXES",
     "SCHEMA",
@@ -68,6 +71,8 @@ __all__ = [
     "BuildLock",
     "BuildReport",
     "ChecksFailed",
+    "CrawlError",
+    "CrawlPlan",
     "FileLock",
     "IndexStore",
     "IndexerError",
@@ -82,15 +87,19 @@ __all__ = [
     "canonical_spelling",
     "check_content",
     "command_line_actor",
+    "crawl_index",
+    "crawl_plan",
     "flush_folder",
     "folded_words",
     "markdown_table",
+    "normalise",
     "number",
     "optional_path",
     "optional_text",
     "read_environment",
     "shorten",
     "sidecar_path",
+    "site_of",
     "source_files",
     "spelling_analyzer",
     "stem_word",

@@ -25,6 +25,7 @@ from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from whoosh.index import FileIndex, create_in, open_dir
 from whoosh.multiproc import MpWriter
@@ -33,13 +34,32 @@ from whoosh.writing import IndexWriter
 
 from indexer.clock import utc_stamp
 from indexer.config import IndexerSettings
+from indexer.crawl.crawler import Crawl, CrawlPlan, CrawlResult
 from indexer.document import Document
 from indexer.errors import BuildError, ExtractionError, TooSlowFile
-from indexer.extract import PDF_SUFFIXES, SOURCE_SUFFIXES, relative_id
+from indexer.extract import (
+    PDF_SUFFIXES,
+    SOURCE_SUFFIXES,
+    Source,
+    WebSource,
+    relative_id,
+    source_path,
+)
 from indexer.extract.profile import ProfileError, cached_profile
 from indexer.extract.workers import Job, Workers
 from indexer.lock import BuildLock
-from indexer.manifest import MANIFEST, Changes, FileRecord, Manifest, compare, fingerprint, stamps
+from indexer.manifest import (
+    MANIFEST,
+    WEB_FOLDER,
+    Changes,
+    FileRecord,
+    Manifest,
+    Stamp,
+    UrlRecord,
+    compare,
+    fingerprint,
+    stamps,
+)
 from indexer.schema import SCHEMA
 from indexer.store import BUILD_INFO, IndexStore
 from indexer.vocabulary import VOCABULARY, WORD_FIELDS, WordCounts, document_words
@@ -79,6 +99,10 @@ class BuildReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     flagged: list[Flagged] = field(default_factory=list)
+    # A crawl's report (``indexer.crawl``): its figures and a line per URL.
+    crawl: dict[str, Any] | None = None
+    # False when nothing had changed, so the current version stayed published.
+    published: bool = True
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, object]:
@@ -97,7 +121,7 @@ def source_files(corpus_dir: Path) -> list[Path]:
 
 
 def extract_all(
-    files: Iterable[Path],
+    files: Iterable[Source],
     settings: IndexerSettings,
     corpus_dir: Path | None,
     workers: Workers | None = None,
@@ -121,11 +145,11 @@ def extract_all(
             yield from _settle(pending.popleft(), workers, corpus_dir)
 
 
-def _batches(files: Iterable[Path]) -> Iterator[list[Path]]:
+def _batches(files: Iterable[Source]) -> Iterator[list[Source]]:
     """Consecutive pages, up to ``BATCH`` at a time; each PDF alone (one can take seconds)."""
-    batch: list[Path] = []
+    batch: list[Source] = []
     for path in files:
-        if path.suffix.lower() in PDF_SUFFIXES:
+        if source_path(path).suffix.lower() in PDF_SUFFIXES:
             if batch:
                 yield batch
                 batch = []
@@ -158,8 +182,9 @@ def _settle(job: Job, workers: Workers, corpus_dir: Path | None) -> Iterator[Doc
             yield outcome
 
 
-def _skipped(path: Path, corpus_dir: Path | None, error: ExtractionError) -> Skipped:
-    return Skipped(path=relative_id(path, corpus_dir), code=error.code, message=error.message)
+def _skipped(source: Source, corpus_dir: Path | None, error: ExtractionError) -> Skipped:
+    name = source.url if isinstance(source, WebSource) else relative_id(source, corpus_dir)
+    return Skipped(path=name, code=error.code, message=error.message)
 
 
 def index_fields(doc: Document) -> dict[str, object]:
@@ -175,6 +200,7 @@ def index_fields(doc: Document) -> dict[str, object]:
         "topic": ",".join(topic.replace(",", " ") for topic in doc.topics),
         "page_count": len(doc.pages),
         "content_hash": doc.content_hash,
+        "source": doc.source,
     }
     if doc.date:
         fields["date"] = datetime(doc.date.year, doc.date.month, doc.date.day)
@@ -216,6 +242,19 @@ def update_index(
     return _Build(settings, progress, force, verify=verify).run(incremental=True)
 
 
+def crawl_index(
+    settings: IndexerSettings,
+    plan: CrawlPlan,
+    progress: Progress | None = None,
+    force: bool = False,
+    verify: Verifier | None = None,
+) -> BuildReport:
+    """Crawls one site (``indexer.crawl``) and publishes a version with what changed there,
+    and in the corpus folder, as ``update_index`` would; publishes nothing when neither
+    changed. The corpus folder may be missing while the index holds no file of it."""
+    return _Build(settings, progress, force, verify=verify, crawl=plan).run(incremental=True)
+
+
 class _Build:
     def __init__(
         self,
@@ -224,8 +263,10 @@ class _Build:
         force: bool,
         on_file: Callable[[Document | Skipped], None] | None = None,
         verify: Verifier | None = None,
+        crawl: CrawlPlan | None = None,
     ) -> None:
         self.settings = settings
+        self.crawl = crawl
         self.progress = progress
         self.force = force
         self.on_file = on_file
@@ -234,9 +275,6 @@ class _Build:
         self.started = time.perf_counter()
 
     def run(self, incremental: bool) -> BuildReport:
-        corpus = self.settings.corpus_dir
-        if not corpus.is_dir():
-            raise BuildError(f"corpus folder not found: {corpus}")
         if self.settings.site_profile:
             try:
                 cached_profile(self.settings.site_profile)
@@ -271,9 +309,12 @@ class _Build:
 
     def _build(self, incremental: bool) -> BuildReport:
         corpus = self.settings.corpus_dir
-        files = {relative_id(path, corpus): path for path in source_files(corpus)}
         current = self.store.current()
-        previous = Manifest.load(current) if current is not None else None
+        kept = Manifest.load(current) if current is not None else None
+        if not corpus.is_dir() and (self.crawl is None or (kept and kept.files)):
+            raise BuildError(f"corpus folder not found: {corpus}")
+        files = {relative_id(path, corpus): path for path in source_files(corpus)}
+        previous = kept
         manifest = Manifest(fingerprint(self.settings))
         vocabulary = WordCounts.load(current) if incremental and current else None
         if not (incremental and current and previous and vocabulary):
@@ -282,22 +323,41 @@ class _Build:
             # The reading rules changed: everything is read again.
             previous, vocabulary = None, WordCounts()
         changes = compare(previous, files) if previous else Changes(added=sorted(files))
-        if previous and current and not changes.to_read and not changes.removed:
+        urls_before = kept.urls if kept else {}
+        corpus_unchanged = bool(
+            previous and current and not changes.to_read and not changes.removed
+        )
+        if corpus_unchanged and current and self.crawl is None:
             return self._unchanged(current, len(changes.unchanged))
         version = self.store.new_version()
         try:
+            crawled = self._crawl(urls_before, version) if self.crawl else None
+            if corpus_unchanged and current and crawled and not crawled.changed_from(urls_before):
+                shutil.rmtree(version)
+                return self._unchanged(current, len(changes.unchanged), crawled)
+            manifest.urls = _merged(urls_before, crawled)
+            if previous is None:  # read every copy again, those that failed before too
+                for record in manifest.urls.values():
+                    record.code = record.message = None
+            web = _web_changes(urls_before, manifest.urls, full=previous is None)
+            _link_copies(current, version, manifest.urls)
             if previous and current:
                 _link_index(current, version)
                 index = open_dir(str(version))
                 report = BuildReport(version=version.name, mode="update", indexed=0)
                 manifest.files = {path: previous.files[path] for path in changes.unchanged}
                 report.unchanged, report.removed = len(changes.unchanged), len(changes.removed)
-                gone = [previous.files[path] for path in changes.removed + changes.changed]
+                gone = [previous.files[path].doc_id for path in changes.removed + changes.changed]
+                gone += web.gone
+                report.removed += len(set(web.gone) - web.replaced)
             else:
                 index = create_in(str(version), SCHEMA)
                 report = BuildReport(version=version.name, mode="full", indexed=0)
                 gone = []
-            self._write(index, files, changes, previous, manifest, vocabulary, report, gone)
+            if crawled:
+                report.crawl = crawled.summary()
+            to_read = [(path, files[path]) for path in changes.to_read]
+            self._write(index, to_read, web, version, previous, manifest, vocabulary, report, gone)
             self._check(version, report)
             vocabulary.save(version)
             manifest.save(version)
@@ -313,7 +373,15 @@ class _Build:
         self.store.prune(self.settings.keep_versions)
         return report
 
-    def _unchanged(self, current: Path, files: int) -> BuildReport:
+    def _crawl(self, urls_before: dict[str, UrlRecord], version: Path) -> CrawlResult:
+        assert self.crawl is not None
+        current = self.store.current()
+        copies = current / WEB_FOLDER if current else None
+        return Crawl(self.crawl, urls_before, version / WEB_FOLDER, self.progress, copies).run()
+
+    def _unchanged(
+        self, current: Path, files: int, crawled: CrawlResult | None = None
+    ) -> BuildReport:
         """Nothing to do: the current version stays published, as it is."""
         info = self.store.build_info(current)
         return BuildReport(
@@ -323,62 +391,55 @@ class _Build:
             unchanged=files,
             skipped=[Skipped(**item) for item in info.get("skipped", [])],
             flagged=[Flagged(**item) for item in info.get("flagged", [])],
+            crawl=crawled.summary() if crawled else None,
+            published=False,
             seconds=round(time.perf_counter() - self.started, 3),
         )
 
     def _write(
         self,
         index: FileIndex,
-        files: dict[str, Path],
-        changes: Changes,
+        to_read: list[tuple[str, Path]],
+        web: WebChanges,
+        version: Path,
         previous: Manifest | None,
         manifest: Manifest,
         vocabulary: WordCounts,
         report: BuildReport,
-        gone: list[FileRecord],
+        gone: list[str | None],
     ) -> None:
-        gone_ids = [record.doc_id for record in gone if record.doc_id]
+        gone_ids = [doc_id for doc_id in gone if doc_id]
         _count_out(index, gone_ids, vocabulary)
         writer = _writer(index, full=previous is None)
         try:
             for doc_id in gone_ids:
                 writer.delete_by_term("id", doc_id)
-            to_read = changes.to_read
-            report.read = len(to_read)
-            stamps_before = {path: stamps(files[path]) for path in to_read}
-            paths = [files[path] for path in to_read]
-            for done, (relative, item) in enumerate(
+            report.read = len(to_read) + len(web.to_read)
+            stamps_before = {relative: stamps(path) for relative, path in to_read}
+            sources: list[Source] = [path for _, path in to_read]
+            sources += [
+                WebSource(path=version / WEB_FOLDER / manifest.urls[url].body, url=doc_id)
+                for doc_id, url in web.to_read
+            ]
+            keys = [relative for relative, _ in to_read] + [doc_id for doc_id, _ in web.to_read]
+            for done, (key, item) in enumerate(
                 zip(
-                    to_read,
-                    extract_all(paths, self.settings, self.settings.corpus_dir),
+                    keys,
+                    extract_all(sources, self.settings, self.settings.corpus_dir),
                     strict=True,
                 ),
                 start=1,
             ):
-                stamp, sidecar = stamps_before[relative]
-                record = FileRecord(stamp=stamp or (0, 0), sidecar=sidecar)
-                if isinstance(item, Skipped):
-                    record.code, record.message = item.code, item.message
+                if done > len(to_read):
+                    self._add_fetched(writer, key, item, web, manifest, vocabulary, report)
                 else:
-                    writer.add_document(**index_fields(item))
-                    vocabulary.add(document_words((item.title, item.summary, item.body)))
-                    record.doc_id, record.content_hash, record.notes = (
-                        item.id,
-                        item.content_hash,
-                        item.notes,
-                    )
-                old = previous.files.get(relative) if previous else None
-                if old is None:
-                    report.added += 1
-                elif old.content_hash and old.content_hash == record.content_hash:
-                    report.unchanged += 1  # touched, same content
-                else:
-                    report.changed += 1
-                manifest.files[relative] = record
+                    self._add_file(writer, key, item, stamps_before, previous, manifest, report)
+                    if not isinstance(item, Skipped):
+                        vocabulary.add(document_words((item.title, item.summary, item.body)))
                 if self.on_file:
                     self.on_file(item)
                 if self.progress:
-                    self.progress(done, len(to_read))
+                    self.progress(done, len(keys))
         except BaseException:
             writer.cancel()
             raise
@@ -394,12 +455,70 @@ class _Build:
             report.indexed = searcher.doc_count()
         index.close()
         written = sum(1 for record in manifest.files.values() if record.doc_id is not None)
+        written += len(_documents(manifest.urls))
         if previous is None and report.indexed != written:
             # A writer process that died leaves its segment out without saying so.
             raise BuildError(
                 f"the new version holds {report.indexed} of the {written} documents written; "
                 "nothing published"
             )
+
+    def _add_file(
+        self,
+        writer: IndexWriter,
+        relative: str,
+        item: Document | Skipped,
+        stamps_before: dict[str, tuple[Stamp | None, Stamp | None]],
+        previous: Manifest | None,
+        manifest: Manifest,
+        report: BuildReport,
+    ) -> None:
+        """A corpus file read: its document written, its manifest record made."""
+        stamp, sidecar = stamps_before[relative]
+        record = FileRecord(stamp=stamp or (0, 0), sidecar=sidecar)
+        if isinstance(item, Skipped):
+            record.code, record.message = item.code, item.message
+        else:
+            writer.add_document(**index_fields(item))
+            record.doc_id, record.content_hash, record.notes = (
+                item.id,
+                item.content_hash,
+                item.notes,
+            )
+        old = previous.files.get(relative) if previous else None
+        if old is None:
+            report.added += 1
+        elif old.content_hash and old.content_hash == record.content_hash:
+            report.unchanged += 1  # touched, same content
+        else:
+            report.changed += 1
+        manifest.files[relative] = record
+
+    def _add_fetched(
+        self,
+        writer: IndexWriter,
+        doc_id: str,
+        item: Document | Skipped,
+        web: WebChanges,
+        manifest: Manifest,
+        vocabulary: WordCounts,
+        report: BuildReport,
+    ) -> None:
+        """A fetched copy read: its document written, or why not kept on its URLs' records."""
+        if isinstance(item, Skipped):
+            report.skipped.append(item)
+            for record in manifest.urls.values():
+                if record.doc_id == doc_id:
+                    record.code, record.message = item.code, item.message
+            return
+        writer.add_document(**index_fields(item))
+        vocabulary.add(document_words((item.title, item.summary, item.body)))
+        if item.notes:
+            report.flagged.append(Flagged(path=doc_id, notes=item.notes))
+        if doc_id in web.replaced:
+            report.changed += 1
+        else:
+            report.added += 1
 
     def _check(self, version: Path, report: BuildReport) -> None:
         """Refuses to publish a version that is empty, much smaller than the current one, or
@@ -417,6 +536,75 @@ class _Build:
                 f"holds {before}; nothing published (if that is right, build again with --force)"
             )
         _smoke_test(version, report.indexed)
+
+
+@dataclass(slots=True, kw_only=True)
+class WebChanges:
+    """How a version's web documents differ from the current one's."""
+
+    to_read: list[tuple[str, str]]  # (document id, URL of the copy to read)
+    gone: list[str]  # document ids to delete, those about to be read again included
+    replaced: set[str]  # document ids both gone and read again
+
+
+def _merged(before: dict[str, UrlRecord], crawled: CrawlResult | None) -> dict[str, UrlRecord]:
+    """Every site's records: the crawled site's from the crawl, the others' as they were."""
+    if crawled is None:
+        return dict(before)
+    others = {url: record for url, record in before.items() if record.site != crawled.site}
+    return others | crawled.records
+
+
+def _documents(records: dict[str, UrlRecord]) -> dict[str, str]:
+    """Each web document's id and the URL whose copy it is read from: several URLs with one
+    canonical are one document, read from the canonical URL's own copy when there is one."""
+    chosen: dict[str, str] = {}
+    for url, record in sorted(records.items()):
+        if not record.doc_id or record.role != "page" or record.skip or record.code:
+            continue
+        if record.doc_id not in chosen or url == record.doc_id:
+            chosen[record.doc_id] = url
+    return chosen
+
+
+def _web_changes(
+    before: dict[str, UrlRecord], after: dict[str, UrlRecord], full: bool
+) -> WebChanges:
+    documents_after = _documents(after)
+    if full:  # a new index: every web document is read from its copy
+        return WebChanges(to_read=sorted(documents_after.items()), gone=[], replaced=set())
+    documents_before = _documents(before)
+    to_read = [
+        (doc_id, url)
+        for doc_id, url in sorted(documents_after.items())
+        if doc_id not in documents_before
+        or after[url].content_hash != before[documents_before[doc_id]].content_hash
+    ]
+    reading = {doc_id for doc_id, _ in to_read}
+    gone = [
+        doc_id for doc_id in documents_before if doc_id not in documents_after or doc_id in reading
+    ]
+    return WebChanges(to_read=to_read, gone=gone, replaced=reading & set(documents_before))
+
+
+def _link_copies(current: Path | None, version: Path, records: dict[str, UrlRecord]) -> None:
+    """The saved copies the new version's records name and the crawl did not write, linked
+    from the current version (copies never change once written: their name is their hash)."""
+    folder = version / WEB_FOLDER
+    for name in sorted({record.body for record in records.values() if record.body}):
+        target = folder / name
+        if target.exists():
+            continue
+        source = current / WEB_FOLDER / name if current else None
+        if source is None or not source.exists():
+            raise BuildError(
+                f"the saved copy {name} of a web page is missing; crawl again with --full"
+            )
+        folder.mkdir(exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copy2(source, target)
 
 
 def _writer(index: FileIndex, full: bool) -> IndexWriter:

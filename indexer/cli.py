@@ -2,11 +2,17 @@
 
 blmk-index build [--corpus DIR] [--index DIR] [--state DIR] [--force]
 blmk-index update [--corpus DIR] [--index DIR] [--state DIR] [--force]
-blmk-index status [--index DIR]
+blmk-index crawl URL [--index DIR] [--max-pages N] [--delay SECONDS] [--full] [--force]
+blmk-index status [--index DIR] [--urls]
 blmk-index rollback [--index DIR] [--state DIR]
 blmk-index extract [--corpus DIR] PATH...
 
-``build``, ``update`` and ``rollback`` each append an entry to the audit log in the state
+``crawl`` reads the website URL is on (robots.txt, its sitemaps, links to pages and PDFs on the
+same host) and publishes a version with what changed there and in the corpus folder; it
+publishes nothing when nothing changed. It prints a line for each URL skipped, failed or
+removed; ``status --urls`` lists every URL of the last crawl.
+
+``build``, ``update``, ``crawl`` and ``rollback`` each append an entry to the audit log in the state
 folder (``--state``, else ``BLMK_STATE_DIR``), as done, failed or refused, in the name of the
 person running the command; ``status`` and ``extract`` change nothing and record nothing. An
 entry that cannot be written is reported on stderr and leaves the exit status alone: the
@@ -42,11 +48,13 @@ from indexer.build import (
     Skipped,
     Verifier,
     build_index,
+    crawl_index,
     extract_all,
     source_files,
     update_index,
 )
 from indexer.config import IndexerSettings
+from indexer.crawl import CrawlPlan, crawl_plan
 from indexer.document import Document
 from indexer.errors import ChecksFailed
 from indexer.extract.profile import ProfileError, cached_profile
@@ -94,11 +102,33 @@ def _parser() -> argparse.ArgumentParser:
             action="store_true",
             help="publish even if the index would shrink a lot, without the quality checks",
         )
+    crawl = commands.add_parser(
+        "crawl", help="read a website's new and changed pages and PDFs and publish a new index"
+    )
+    crawl.add_argument("url", help="the site's address or a page of it to start from")
+    crawl.add_argument("--corpus", type=Path, help="folder of HTML and PDF files (BLMK_CORPUS)")
+    crawl.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
+    crawl.add_argument("--max-pages", type=int, help="URLs to visit at most (BLMK_CRAWL_MAX_PAGES)")
+    crawl.add_argument(
+        "--delay",
+        type=float,
+        help="seconds between requests when robots.txt sets no Crawl-delay "
+        "(BLMK_CRAWL_DELAY_SECONDS)",
+    )
+    crawl.add_argument(
+        "--full", action="store_true", help="fetch everything again, ignoring what is known"
+    )
+    crawl.add_argument(
+        "--force",
+        action="store_true",
+        help="publish even if the index would shrink a lot, without the quality checks",
+    )
     status = commands.add_parser("status", help="list the index versions and the current one")
+    status.add_argument("--urls", action="store_true", help="list every URL of the last crawl")
     rollback = commands.add_parser("rollback", help="republish the previous index version")
     for command in (status, rollback):
         command.add_argument("--index", type=Path, help="index root folder (BLMK_INDEX_DIR)")
-    for command in (build, update, rollback):
+    for command in (build, update, crawl, rollback):
         command.add_argument(
             "--state", type=Path, help="state folder holding the audit log (BLMK_STATE_DIR)"
         )
@@ -127,17 +157,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.state_dir = args.state
     if args.command in ("build", "update"):
         return run_build(settings, incremental=args.command == "update", force=args.force)
+    if args.command == "crawl":
+        if (args.max_pages is not None and args.max_pages < 1) or (args.delay or 0) < 0:
+            print("blmk-index: --max-pages must be at least 1, --delay at least 0", file=sys.stderr)
+            return 2
+        plan = crawl_plan(
+            settings, args.url, max_pages=args.max_pages, delay_seconds=args.delay, full=args.full
+        )
+        return run_build(settings, incremental=True, force=args.force, crawl=plan)
     if args.command == "status":
-        return run_status(IndexStore(settings.index_dir))
+        return run_status(IndexStore(settings.index_dir), every_url=args.urls)
     if args.command == "rollback":
         return run_rollback(IndexStore(settings.index_dir), settings)
     return run_extract(args.paths, settings)
 
 
-def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
+def run_build(
+    settings: IndexerSettings, incremental: bool, force: bool, crawl: CrawlPlan | None = None
+) -> int:
     verb = "Updating" if incremental else "Indexing"
     action = "index.update" if incremental else "index.rebuild"
-    print(f"{verb} {settings.index_dir} from {settings.corpus_dir}", flush=True)
+    source = str(settings.corpus_dir)
+    if crawl is not None:
+        verb, action, source = "Crawling into", "index.crawl", f"{crawl.start_url} and {source}"
+    print(f"{verb} {settings.index_dir} from {source}", flush=True)
     try:
         verify, checks = (None, "skipped (--force)") if force else installed_verifier(settings)
     except ValueError as error:  # a checks file that cannot be read: the message names it
@@ -147,8 +190,11 @@ def run_build(settings: IndexerSettings, incremental: bool, force: bool) -> int:
     print(f"Quality checks: {checks}", flush=True)
     progress = ProgressReporter()
     try:
-        run = update_index if incremental else build_index
-        report = run(settings, progress=progress, force=force, verify=verify)
+        if crawl is not None:
+            report = crawl_index(settings, crawl, progress=progress, force=force, verify=verify)
+        else:
+            run = update_index if incremental else build_index
+            report = run(settings, progress=progress, force=force, verify=verify)
     except BuildInProgress as error:
         print(f"blmk-index: {error}", file=sys.stderr)
         record_change(settings, action, "refused", reason=str(error))
@@ -188,13 +234,16 @@ def installed_verifier(settings: IndexerSettings) -> tuple[Verifier | None, str]
 
 
 def published_anything(report: BuildReport) -> bool:
-    """False for an update that found nothing to read or remove, and so kept the version."""
-    return report.mode == "full" or bool(report.read or report.removed)
+    """False for an update or crawl that found nothing changed, and so kept the version."""
+    return report.published
 
 
 def report_details(report: BuildReport) -> dict[str, Any]:
     """What the audit log keeps of a build: its outcome in figures, not the file lists."""
-    return {
+    crawled = (
+        {"crawl": report.crawl["counts"] | {"site": report.crawl["site"]}} if report.crawl else {}
+    )
+    return crawled | {
         "version": report.version,
         "published": published_anything(report),
         "mode": report.mode,
@@ -245,13 +294,29 @@ def print_report(report: BuildReport) -> None:
     for flagged in report.flagged:
         for note in flagged.notes:
             print(f"  flagged {flagged.path}: {note}")
+    if report.crawl:
+        print_crawl(report.crawl, every_url=False)
+
+
+def print_crawl(crawl: dict[str, Any], every_url: bool) -> None:
+    """A crawl's figures, then a line for each URL (only the skipped, failed and removed ones
+    unless ``every_url``)."""
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in crawl["counts"].items())
+    ended = "" if crawl["complete"] else "; stopped early, so no URL counted as missing"
+    print(
+        f"Crawl of {crawl['site']}: {counts}; {crawl['requests']} requests "
+        f"({crawl['conditional']} conditional) in {crawl['seconds']:.1f} s{ended}"
+    )
+    for line in crawl["urls"]:
+        if every_url or line["outcome"] in ("skipped", "failed", "removed"):
+            print(f"  {line['outcome']} {line['url']}: [{line['code']}] {line['message']}")
 
 
 def _files(count: int) -> str:
     return f"{count} file" if count == 1 else f"{count} files"
 
 
-def run_status(store: IndexStore) -> int:
+def run_status(store: IndexStore, every_url: bool = False) -> int:
     current = store.current()
     versions = store.published()
     if not versions:
@@ -271,6 +336,8 @@ def run_status(store: IndexStore) -> int:
     if last and not last.get("ok"):
         how = "was held by the quality checks" if last.get("code") == "checks_failed" else "failed"
         print(f"Last build {how} at {last.get('finished_at')}: {last.get('error')}")
+    if last and last.get("crawl"):
+        print_crawl(last["crawl"], every_url)
     return 0
 
 

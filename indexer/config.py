@@ -59,6 +59,21 @@ class IndexerSettings:
     # build whose new version fails one is held. Read by the verifier the search service
     # installs (``build.py``'s ``verify``); the indexer itself only passes the path on.
     checks_file: Path | None = Path("config/checks.toml")
+    # Websites the index reads (``blmk-index crawl``, the admin API's crawl and "index this
+    # URL now"): their addresses, "https://host"; a URL on another host is refused.
+    crawl_sites: tuple[str, ...] = ()
+    # Named in the crawler's User-Agent, so a site's owner can reach whoever runs it.
+    crawl_contact: str = ""
+    # Between two requests to one host when its robots.txt sets no Crawl-delay.
+    crawl_delay_seconds: float = 1.0
+    # URLs one crawl visits at most (fetched or carried over); the rest wait for the next.
+    crawl_max_pages: int = 10_000
+    # Links followed away from a sitemap entry or the start page.
+    crawl_max_depth: int = 5
+    # Per request: to connect, between two reads, and for the whole response.
+    crawl_timeout_seconds: float = 10.0
+    # A URL neither in the sitemaps nor linked is removed after this many crawls in a row.
+    crawl_remove_after: int = 2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> IndexerSettings:
@@ -69,6 +84,16 @@ class IndexerSettings:
 
 def _without_trailing_slash(text: str) -> str:
     return text.rstrip("/")
+
+
+def _sites(text: str) -> tuple[str, ...]:
+    """Comma-separated site addresses, each http(s) with a host, without a trailing slash."""
+    sites = tuple(site.strip().rstrip("/") for site in text.split(",") if site.strip())
+    for site in sites:
+        scheme, _, rest = site.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest or "/" in rest:
+            raise ValueError(f"{site!r} is not a site address such as https://www.example.org")
+    return sites
 
 
 # fmt: off
@@ -103,5 +128,21 @@ INDEXER_ENVIRONMENT = (
     Variable("BLMK_CHECKS", "checks_file", optional_path,
              "quality checks a new index version must pass before it is published (empty:"
              " none)"),
+    Variable("BLMK_CRAWL_SITES", "crawl_sites", _sites,
+             "websites the index reads (comma-separated, such as `https://www.example.org`);"
+             " the admin API crawls and indexes URLs on these hosts only"),
+    Variable("BLMK_CRAWL_CONTACT", "crawl_contact", str,
+             "an address (email or web page) named in the crawler's User-Agent"),
+    Variable("BLMK_CRAWL_DELAY_SECONDS", "crawl_delay_seconds", at_least(0, number),
+             "between two requests to a host whose robots.txt sets no Crawl-delay"),
+    Variable("BLMK_CRAWL_MAX_PAGES", "crawl_max_pages", at_least(1, whole_number),
+             "URLs a crawl visits at most (at least 1)"),
+    Variable("BLMK_CRAWL_MAX_DEPTH", "crawl_max_depth", at_least(0, whole_number),
+             "links a crawl follows away from a sitemap entry or its start page"),
+    Variable("BLMK_CRAWL_TIMEOUT_SECONDS", "crawl_timeout_seconds", at_least(0.1, number),
+             "a request taking longer (to connect, between reads, or in all) fails"),
+    Variable("BLMK_CRAWL_REMOVE_AFTER", "crawl_remove_after", at_least(1, whole_number),
+             "crawls in a row a URL may be missing from the sitemaps and links before its"
+             " document is removed"),
 )
 # fmt: on

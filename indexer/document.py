@@ -52,6 +52,8 @@ class Document:
     # Indexed, but with something staff should fix (for example "no text layer").
     notes: list[str] = field(default_factory=list)
     content_hash: str = ""
+    # Where it came from: "corpus" (the corpus folder, uploads included) or "web" (a crawl).
+    source: str = "corpus"
 
     @property
     def year(self) -> str | None:

@@ -167,7 +167,7 @@ def _replaced(record: Record, values: Mapping[str, Any]) -> Record:
 
 
 def _shown(value: Any) -> str:
-    if value is None or value == frozenset():
+    if value is None or value == "" or value in (frozenset(), ()):
         return "none"
     if isinstance(value, Path):
         if value.is_absolute() and value.is_relative_to(_CHECKOUT):
@@ -175,6 +175,6 @@ def _shown(value: Any) -> str:
         return f"`{value.as_posix()}`"
     if isinstance(value, float):
         return f"`{value:g}`"
-    if isinstance(value, frozenset):
+    if isinstance(value, frozenset | tuple):
         return ", ".join(f"`{item}`" for item in sorted(value))
     return f"`{value}`"

@@ -10,7 +10,8 @@
     │   ├── EmptyFile            no text worth indexing
     │   └── TooSlowFile          reading it took longer than the per-file time limit
     ├── BuildError               a build produced nothing worth publishing
-    │   └── ChecksFailed         the new version fails staff's quality checks: held
+    │   ├── ChecksFailed         the new version fails staff's quality checks: held
+    │   └── CrawlError           a crawl that cannot start (robots.txt unreadable, bad URL)
     ├── BuildInProgress          another build holds the index's lock
     ├── NothingToRollBack        no earlier published version to go back to
     └── ProfileError             a site profile file that cannot be used
@@ -76,6 +77,14 @@ class ChecksFailed(BuildError):
     the checks that failed and where their documents went."""
 
     code = "checks_failed"
+
+
+class CrawlError(BuildError):
+    """A crawl that cannot start or must stop: a start URL that is not a web address, a host
+    not configured, a robots.txt that cannot be read (a crawler must not guess what a site
+    allows). Nothing is published."""
+
+    code = "crawl_failed"
 
 
 class BuildInProgress(IndexerError):

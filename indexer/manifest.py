@@ -4,6 +4,11 @@ An incremental update compares the corpus with the current version's manifest to
 new, changed or gone, and reads only those files. A file whose size and modification time (and
 its sidecar's) are unchanged is taken as unchanged without being read.
 
+Pages and PDFs read from a website (``indexer.crawl``) are kept by URL: each one's validators
+(ETag, Last-Modified), content hash, the links found on it and the file its copy is saved in
+(``web/`` in the version folder), so that a recrawl can ask "changed since?" and carry over
+what has not changed without reading it again.
+
 The manifest also records a fingerprint of everything else that decides what a file becomes in
 the index (schema, analysis, extractor version, site profile, base URL): when any of that
 changes, an update falls back to a full build.
@@ -42,15 +47,42 @@ class FileRecord:
     notes: list[str] = field(default_factory=list)  # indexed, with these for staff to fix
 
 
+@dataclass(slots=True, kw_only=True)
+class UrlRecord:
+    """One URL of a web source as the version saw it, and what became of it."""
+
+    site: str  # "scheme://host[:port]" of the crawl that found it
+    doc_id: str  # the document its content is indexed as: its canonical URL ("" if none)
+    body: str  # its copy's file name under the version's ``web/`` folder ("" if none kept)
+    content_hash: str
+    fetched_at: str  # when its content was last read (UTC, ISO 8601)
+    etag: str | None = None
+    last_modified: str | None = None
+    links: list[str] = field(default_factory=list)  # same-site links on it, for recrawls
+    depth: int = 0  # links followed from a sitemap entry or the start page to reach it
+    in_sitemap: bool = False
+    missing: int = 0  # crawls in a row that neither listed nor linked it
+    role: str = "page"  # "page", or the site's "robots" (robots.txt) or a "sitemap"
+    skip: str | None = None  # read but not indexed: "noindex" or "not_a_page"
+    code: str | None = None  # why its content could not be indexed
+    message: str | None = None
+
+
+# The folder of a version holding the copies of fetched pages and PDFs.
+WEB_FOLDER = "web"
+
+
 @dataclass(slots=True)
 class Manifest:
     fingerprint: str
     files: dict[str, FileRecord] = field(default_factory=dict)
+    urls: dict[str, UrlRecord] = field(default_factory=dict)
 
     def save(self, version: Path) -> None:
         data = {
             "fingerprint": self.fingerprint,
             "files": {path: asdict(record) for path, record in sorted(self.files.items())},
+            "urls": {url: asdict(record) for url, record in sorted(self.urls.items())},
         }
         write_atomically(version / MANIFEST, json.dumps(data, indent=1))
 
@@ -69,7 +101,8 @@ class Manifest:
                 )
                 for path, record in data["files"].items()
             }
-            return cls(fingerprint=data["fingerprint"], files=files)
+            urls = {url: UrlRecord(**record) for url, record in data.get("urls", {}).items()}
+            return cls(fingerprint=data["fingerprint"], files=files, urls=urls)
         except (OSError, ValueError, KeyError, TypeError):
             return None
 

@@ -43,6 +43,8 @@ def build_schema() -> Schema:
         scope=ID(stored=True),
         page_count=STORED(),
         content_hash=STORED(),
+        # "corpus" or "web": which source fed the document (``Document.source``).
+        source=STORED(),
     )
 
 

@@ -4,9 +4,10 @@ extractor for what the file really is (its content decides, not only its name)."
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from indexer.config import IndexerSettings
 from indexer.document import PAGE_BREAK, Document, Scope
@@ -92,6 +93,30 @@ class _Common(TypedDict):
     scope: Scope | None
 
 
+@dataclass(frozen=True, slots=True)
+class WebSource:
+    """A page or PDF fetched from a website and saved at ``path``; ``url`` (its canonical
+    address, as the crawler settled it) is both its id and its link in results."""
+
+    path: Path
+    url: str
+
+
+Source = Path | WebSource
+"""What a build reads: a corpus file, or a fetched copy of a web page or PDF."""
+
+
+def source_path(source: Source) -> Path:
+    return source.path if isinstance(source, WebSource) else source
+
+
+def extract_source(source: Source, settings: IndexerSettings, corpus_dir: Path | None) -> Document:
+    """``extract_file`` for a corpus file, ``extract_fetched`` for a fetched one."""
+    if isinstance(source, WebSource):
+        return extract_fetched(source, settings)
+    return extract_file(source, settings, corpus_dir)
+
+
 def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None = None) -> Document:
     """Reads one source file; raises an ``ExtractionError`` saying why it cannot be indexed."""
     suffix = path.suffix.lower()
@@ -107,16 +132,52 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
     if suffix in PDF_SUFFIXES:
         if kind != "pdf":
             raise UnsupportedFile("not a PDF: the file has a .pdf name but no PDF header")
-        return _pdf_document(path, data, settings, common, folders)
+        return _with_sidecar(_pdf_document(path, data, settings, common, folders), path, data)
     if kind != "text":
         raise UnsupportedFile(f"not HTML: the file has a {suffix} name but holds {kind} data")
+    doc = _html_document(data, settings, common, folders, canonical=True)
+    return _with_sidecar(doc, path, data)
+
+
+def extract_fetched(source: WebSource, settings: IndexerSettings) -> Document:
+    """Reads a fetched page or PDF by what its bytes are (a server's Content-Type and a URL's
+    extension are often wrong). Its folders facets come from the URL's path, as a corpus
+    file's come from its folders; the page's own canonical link was already weighed by the
+    crawler, so it is not read again here."""
+    data = read_source(source.path, settings.max_file_bytes)
+    kind = sniff(data)
+    path = unquote(urlsplit(source.url).path).lstrip("/")
+    folders = facets_from_path(path)
+    common = _Common(id=source.url, path=path, url=source.url, scope=folders.scope)
+    if kind == "pdf":
+        doc = _pdf_document(Path(path or "document"), data, settings, common, folders)
+    elif kind == "text" and looks_like_html(decode_html(data[:65536])):
+        doc = _html_document(data, settings, common, folders, canonical=False)
+    else:
+        raise UnsupportedFile(f"not a page: the response holds {kind} data, not HTML or PDF")
+    doc.source = "web"
+    doc.content_hash = hashlib.sha256(data).hexdigest()
+    return doc
+
+
+def _html_document(
+    data: bytes,
+    settings: IndexerSettings,
+    common: _Common,
+    folders: FolderFacets,
+    canonical: bool,
+) -> Document:
     profile = cached_profile(settings.site_profile) if settings.site_profile else None
     html = extract_html(data, profile)
-    if html.canonical_url:
+    if canonical and html.canonical_url:
         common["url"] = html.canonical_url
     trail = facets_from_breadcrumb([crumb.label for crumb in html.breadcrumb])
-    doc_type = folders.type or trail.type or type_from_url(html.canonical_url)
-    doc = Document(
+    doc_type = (
+        folders.type
+        or trail.type
+        or type_from_url(html.canonical_url if canonical else common["url"])
+    )
+    return Document(
         **common,
         type=doc_type or ("news" if html.is_article else "page"),
         title=html.title,
@@ -126,7 +187,6 @@ def extract_file(path: Path, settings: IndexerSettings, corpus_dir: Path | None 
         topics=list(dict.fromkeys([*folders.topics, *trail.topics, *html.topics])),
         language=html.language,
     )
-    return _with_sidecar(doc, path, data)
 
 
 def _pdf_document(
@@ -136,7 +196,7 @@ def _pdf_document(
     common: _Common,
     folders: FolderFacets,
 ) -> Document:
-    """The PDF's pages and metadata, with its sidecar's corrections on top."""
+    """The PDF's pages and metadata; ``path`` names it when it has no title of its own."""
     pdf = extract_pdf(data, settings.max_pdf_pages)
     doc = Document(
         **common,
@@ -151,7 +211,7 @@ def _pdf_document(
         language=pdf.language,
         notes=pdf.notes,
     )
-    return _with_sidecar(doc, path, data)
+    return doc
 
 
 def _with_sidecar(doc: Document, path: Path, data: bytes) -> Document:

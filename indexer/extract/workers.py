@@ -24,7 +24,7 @@ from types import TracebackType
 from indexer.config import IndexerSettings
 from indexer.document import Document
 from indexer.errors import ExtractionError, TooSlowFile
-from indexer.extract import extract_file
+from indexer.extract import Source, extract_source
 
 # A worker that has not started in this time means a broken installation (or a __main__ that
 # spawned processes cannot import, such as code piped to python), not a slow file.
@@ -49,14 +49,14 @@ Outcome = Document | ExtractionError
 
 
 def _extract(
-    paths: list[Path], settings: IndexerSettings, corpus_dir: Path | None
+    paths: list[Source], settings: IndexerSettings, corpus_dir: Path | None
 ) -> list[tuple[Outcome, float]]:
     """Runs in a worker: each file's outcome, and how long reading it took there."""
     outcomes: list[tuple[Outcome, float]] = []
     for path in paths:
         started = time.perf_counter()
         try:
-            outcome: Outcome = extract_file(path, settings, corpus_dir)
+            outcome: Outcome = extract_source(path, settings, corpus_dir)
         except ExtractionError as error:
             outcome = error
         outcomes.append((outcome, time.perf_counter() - started))
@@ -99,7 +99,9 @@ class Job:
     until the deadline: one file's time limit for them all, as a batch holds only files that
     take milliseconds (pages, not PDFs)."""
 
-    def __init__(self, paths: list[Path], slot: _Slot, result: AsyncResult, timeout: float) -> None:
+    def __init__(
+        self, paths: list[Source], slot: _Slot, result: AsyncResult, timeout: float
+    ) -> None:
         self.paths = paths
         self.deadline = time.monotonic() + timeout
         self._slot = slot
@@ -162,7 +164,7 @@ class Workers:
             else:
                 soonest.expire()
 
-    def submit(self, paths: list[Path], corpus_dir: Path | None) -> Job:
+    def submit(self, paths: list[Source], corpus_dir: Path | None) -> Job:
         """Starts reading ``paths`` on a free worker, waiting for one if all are busy."""
         self.wait_until_idle()
         slot = next(slot for slot in self._slots if slot.free())
