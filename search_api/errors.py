@@ -17,6 +17,9 @@
     ├── RulesChanged         someone published the editorial rules since a draft was made
     ├── InvalidRules         editorial rules that cannot be published (has ``problems``)
     ├── ChecksFailed         rules that would fail staff's quality checks: not published
+    ├── InvalidUrl           a web address to crawl that is not http(s)
+    ├── SiteNotConfigured    a web address on a site the index does not crawl
+    ├── NoSitesConfigured    a crawl of every site asked for, and none is configured
     └── StorageFull          the disk is full: nothing was changed
 
 A query whose syntax is broken is not an error: the engine reads it as plain words. The
@@ -114,6 +117,26 @@ class ChecksFailed(ServiceError):
     ``ChecksFailed`` holds a build the same way, under the same code."""
 
     code = "checks_failed"
+
+
+class InvalidUrl(ServiceError):
+    """A web address given to crawl or index that a crawler cannot fetch (not http or https,
+    or not an address at all)."""
+
+    code = "invalid_url"
+
+
+class SiteNotConfigured(ServiceError):
+    """A web address on a site that is not one of ``BLMK_CRAWL_SITES``: the admin API never
+    sends the crawler anywhere else, whoever asks."""
+
+    code = "site_not_configured"
+
+
+class NoSitesConfigured(ServiceError):
+    """A crawl of every configured site asked for on a server that has none."""
+
+    code = "no_sites_configured"
 
 
 class StorageFull(ServiceError):

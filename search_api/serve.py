@@ -16,7 +16,7 @@ import waitress
 
 from indexer import IndexerSettings
 from search_api.engine import IndexUnavailable
-from search_api.http.app import get_app
+from search_api.http.app import crawls_on_schedule, get_app
 from search_api.http.observability import ACCESS_LOG
 from search_api.http.settings import Settings
 
@@ -24,7 +24,7 @@ from search_api.http.settings import Settings
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
-        IndexerSettings.from_env()  # what the admin API's index jobs will read: checked now
+        indexer = IndexerSettings.from_env()  # what the admin API's index jobs will read
     except ValueError as error:  # a BLMK_ variable that cannot be read: the message names it
         print(f"blmk-serve: {error}", file=sys.stderr)
         return 2
@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Stop as cleanly on SIGTERM (service managers, test harnesses) as on Ctrl+C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     admin = f"; admin API on, corpus {settings.corpus_dir}" if settings.admin_token else ""
+    if crawls_on_schedule(settings, indexer):
+        sites = ", ".join(indexer.crawl_sites)
+        admin += f"; crawl schedule on: {sites} every {settings.crawl_every_minutes:g} minutes"
     print(
         f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}{admin}",
         flush=True,

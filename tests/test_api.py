@@ -44,9 +44,11 @@ def test_search_response_shape(client: falcon.testing.TestClient) -> None:
         "score",
         "topics",
         "scope",
+        "source",
         "pinned",
         "pages",
     }
+    assert body["results"][0]["source"] == "corpus"
     assert set(body["facets"]) == {"type", "year", "topic", "scope"}
     assert set(body["facets"]["type"][0]) == {"value", "count", "selected"}
 
@@ -126,6 +128,7 @@ def test_documents_by_id_including_slashes(client: falcon.testing.TestClient) ->
         "scope",
         "page_count",
         "content_hash",
+        "source",
     }
     assert document["type"] == "document" and document["page_count"] >= 10
     assert document["date"] == "2025-03-12" and len(document["content_hash"]) == 64

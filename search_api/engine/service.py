@@ -71,8 +71,9 @@ STORED_FIELDS = (
     "scope",
     "page_count",
     "content_hash",
+    "source",
 )
-RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope")
+RESULT_FIELDS = ("id", "url", "title", "type", "date", "topics", "scope", "source")
 # Documents beyond the page shown whose proximity bonus is worked out: the bonus can lift a
 # document only from among the next best by their word scores.
 RERANK_DEPTH = 40
@@ -509,4 +510,5 @@ def _stored_document(fields: dict[str, Any]) -> dict[str, Any]:
     document = {name: fields.get(name) for name in STORED_FIELDS}
     document["date"] = _iso_date(fields.get("date"))
     document["topics"] = list(facet_values(fields, "topic"))
+    document["source"] = fields.get("source") or "corpus"  # versions built before sources
     return document

@@ -40,6 +40,7 @@ from search_api.http.staff_resources import (
     AdminAccounts,
     AdminAnalytics,
     AdminAudit,
+    AdminCrawl,
     AdminDocument,
     AdminDocuments,
     AdminJob,
@@ -50,6 +51,7 @@ from search_api.http.staff_resources import (
     AdminRollback,
     AdminTrash,
     AdminTrashRestore,
+    AdminUrls,
     AdminVersions,
 )
 from search_api.http.throttle import FailureThrottle
@@ -61,6 +63,7 @@ from search_api.staff.history import DocumentHistory
 from search_api.staff.jobs import IndexJobs
 from search_api.staff.retention import Retention
 from search_api.staff.rules import RuleBook
+from search_api.staff.schedule import CrawlSchedule
 
 STATIC_ROUTE = "/static"
 
@@ -70,10 +73,12 @@ def create_app(
     settings: Settings | None = None,
     queries: QueryLog | None = None,
     staff: StaffState | None = None,
+    jobs: IndexJobs | None = None,
 ) -> falcon.App:
     """The API; with ``settings`` (unless their ``admin_api`` is off), the admin routes too,
-    for the staff accounts in their state folder. Searches are counted in ``queries`` for the
-    staff's analytics (by default in memory only, with the limits in ``settings``)."""
+    for the staff accounts in their state folder, starting index jobs on ``jobs`` (by default
+    made from the settings and the indexer's variables). Searches are counted in ``queries``
+    for the staff's analytics (by default in memory only, with the limits in ``settings``)."""
     if queries is None:
         queries = _query_log(settings or Settings(), path=None)
     metrics = new_registry(service)
@@ -96,10 +101,9 @@ def create_app(
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(metrics))
     if settings and staff:
-        checks = QualityChecks(
-            service.rule_files["checks"], service.rule_files, settings.state_dir, settings.ranking
-        )
-        _add_admin_routes(app, settings, staff, queries, checks)
+        checks = (jobs.checks if jobs else None) or quality_checks(service, settings)
+        jobs = jobs or IndexJobs(indexer_settings(settings), staff.audit, checks)
+        _add_admin_routes(app, settings, staff, queries, jobs)
         book = RuleBook(service.rule_files, settings.state_dir)
         _add_rules_routes(app, service, book, queries, checks)
     add_error_handlers(app)
@@ -133,16 +137,8 @@ def _add_admin_routes(
     settings: Settings,
     staff: StaffState,
     queries: QueryLog,
-    checks: QualityChecks,
+    jobs: IndexJobs,
 ) -> None:
-    indexer_settings = IndexerSettings.from_env()
-    indexer_settings.corpus_dir, indexer_settings.index_dir = (
-        settings.corpus_dir,
-        settings.index_dir,
-    )
-    indexer_settings.state_dir = settings.state_dir
-    indexer_settings.checks_file = settings.checks_file
-    jobs = IndexJobs(indexer_settings, staff.audit, checks)
     corpus, history = settings.corpus_dir, staff.history
     app.add_route("/admin/me", AdminMe(settings.keep_days))
     app.add_route("/admin/documents", AdminDocuments(corpus, history, settings.max_upload_bytes))
@@ -152,12 +148,36 @@ def _add_admin_routes(
     app.add_route("/admin/audit", AdminAudit(staff.audit))
     app.add_route("/admin/accounts", AdminAccounts(staff.accounts))
     app.add_route("/admin/reindex", AdminReindex(jobs, settings.index_dir))
+    app.add_route("/admin/crawl", AdminCrawl(jobs, settings.index_dir))
+    app.add_route("/admin/urls", AdminUrls(jobs, settings.index_dir))
     app.add_route("/admin/jobs/{job_id}", AdminJob(jobs))
     app.add_route("/admin/report", AdminReport(jobs))
     app.add_route("/admin/versions", AdminVersions(settings.index_dir))
     app.add_route("/admin/rollback", AdminRollback(settings.index_dir))
     app.add_route("/admin/analytics", AdminAnalytics(queries))
     app.add_route("/admin", AdminPage())
+
+
+def quality_checks(service: SearchService, settings: Settings) -> QualityChecks:
+    """The checks index jobs and rule publishes must pass, with the service's live rules."""
+    return QualityChecks(
+        service.rule_files["checks"], service.rule_files, settings.state_dir, settings.ranking
+    )
+
+
+def indexer_settings(settings: Settings) -> IndexerSettings:
+    """What index jobs read: the indexer's variables, with the service's folders and checks."""
+    indexer = IndexerSettings.from_env()
+    indexer.corpus_dir, indexer.index_dir = settings.corpus_dir, settings.index_dir
+    indexer.state_dir = settings.state_dir
+    indexer.checks_file = settings.checks_file
+    return indexer
+
+
+def crawls_on_schedule(settings: Settings, indexer: IndexerSettings) -> bool:
+    """Whether the server crawls its websites by itself: a schedule set, the admin API (whose
+    jobs run the crawls) on, and a site to crawl."""
+    return settings.crawl_every_minutes > 0 and settings.admin_api and bool(indexer.crawl_sites)
 
 
 def _add_rules_routes(
@@ -190,7 +210,8 @@ def _query_log(settings: Settings, path: Path | None) -> QueryLog:
 def get_app(settings: Settings | None = None) -> falcon.App:
     """The app for the configured index (settings from the environment by default). Its
     query counts are loaded from ``settings.analytics_file`` and saved to it every few
-    seconds and at exit."""
+    seconds and at exit; with ``crawl_every_minutes`` set, it crawls the configured websites
+    that often (``crawls_on_schedule``)."""
     settings = settings or Settings.from_env()
     service = SearchService(
         settings.index_dir,
@@ -207,6 +228,13 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     queries.start_saving()
     atexit.register(queries.close)
     staff = StaffState.open(settings) if settings.admin_api else None
+    jobs = None
     if staff:
         Retention(staff.history, staff.audit).start()
-    return create_app(service, settings, queries, staff)
+        checks = quality_checks(service, settings)
+        jobs = IndexJobs(indexer_settings(settings), staff.audit, checks)
+        if crawls_on_schedule(settings, jobs.settings):
+            schedule = CrawlSchedule(jobs, settings.crawl_every_minutes * 60)
+            schedule.start()
+            atexit.register(schedule.stop)
+    return create_app(service, settings, queries, staff, jobs)

@@ -37,6 +37,10 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "invalid_rules": ErrorCode(
         400, "the editorial rules have errors and were not published; the problems are listed"
     ),
+    "invalid_url": ErrorCode(400, "the web address to crawl or index is not an http(s) URL"),
+    "site_not_configured": ErrorCode(
+        400, "the web address is not on a website the index crawls (BLMK_CRAWL_SITES)"
+    ),
     "unauthorized": ErrorCode(
         401,
         "the admin API needs a valid staff token (Authorization: Bearer <token>); a revoked or"
@@ -58,6 +62,9 @@ ERROR_CODES: dict[str, ErrorCode] = {
     ),
     "method_not_allowed": ErrorCode(405, "this path does not accept this method"),
     "build_in_progress": ErrorCode(409, "a build is running; try again when it has finished"),
+    "no_sites_configured": ErrorCode(
+        409, "a crawl of every website was asked for, but none is configured (BLMK_CRAWL_SITES)"
+    ),
     "nothing_to_roll_back": ErrorCode(409, "there is no earlier published version to go back to"),
     "document_exists": ErrorCode(
         409, "a document with this id is in the corpus again: delete or rename it first"

@@ -69,6 +69,9 @@ class Settings:
     audit_rotate_bytes: int = 10 * 1024 * 1024
     # Deleted documents and replaced revisions are kept this long, then purged.
     keep_days: float = 90.0
+    # A crawl of every configured website (the indexer's ``crawl_sites``) this often, run as
+    # an index job of the admin API (``search_api.staff.schedule``); 0: only when asked.
+    crawl_every_minutes: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -141,6 +144,9 @@ SERVICE_ENVIRONMENT = (
              "weeks of query counts kept (0: nothing counted)"),
     Variable("BLMK_ANALYTICS_MIN_COUNT", "analytics_min_count", whole_number,
              "searches a query needs in a week to be shown"),
+    Variable("BLMK_CRAWL_EVERY_MINUTES", "crawl_every_minutes", at_least(0.0, number),
+             "run a crawl of every configured site this often (0: never); needs the admin API"
+             " and `BLMK_CRAWL_SITES`"),
 )
 # fmt: on
 

@@ -33,6 +33,7 @@ CAPABILITIES: dict[str, str] = {
     "rules": "editor",
     "documents.change": "publisher",
     "index.update": "publisher",
+    "index.crawl": "publisher",
     "index.rebuild": "admin",
     "index.rollback": "admin",
     "accounts": "admin",

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import falcon
 
 from indexer import AuditLog
-from search_api.http.errors import http_error
+from search_api.http.errors import http_error, invalid_parameter
 from search_api.http.params import int_param
 from search_api.http.staff_access import (
     CAPABILITIES,
@@ -30,7 +30,7 @@ from search_api.http.views import render_admin_page
 from search_api.staff.accounts import Accounts, role_allows
 from search_api.staff.analytics import QueryLog
 from search_api.staff.history import DocumentHistory, Written
-from search_api.staff.jobs import IndexJobs, index_versions, roll_back
+from search_api.staff.jobs import IndexJob, IndexJobs, index_versions, roll_back
 from search_api.staff.uploads import (
     Upload,
     describe_document,
@@ -39,6 +39,10 @@ from search_api.staff.uploads import (
 )
 
 UPLOAD_FIELDS = ("folder", "topic", "scope", "title")
+# The JSON bodies of POST /admin/crawl and POST /admin/urls, and what a CMS may ask of a page.
+CRAWL_FIELDS = ("url", "full")
+URL_FIELDS = ("url", "action")
+URL_ACTIONS = ("index", "remove")
 # GET /admin/analytics: weeks asked for at most (fewer are answered when fewer are kept), and
 # queries listed per table at most.
 MAX_ANALYTICS_WEEKS = 52
@@ -249,9 +253,10 @@ class AdminAccounts(AdminResource):
         resp.media = {"accounts": [account.to_json() for account in self.accounts.list()]}
 
 
-class AdminReindex(AdminResource):
+class IndexJobResource(AdminResource):
+    """A route that starts an index job (publisher), audited against the index folder."""
+
     roles: ClassVar[Mapping[str, str]] = {"POST": "publisher"}
-    actions: ClassVar[Mapping[str, str]] = {"POST": "index.update"}
 
     def __init__(self, jobs: IndexJobs, index_dir: Path) -> None:
         self.jobs = jobs
@@ -259,6 +264,10 @@ class AdminReindex(AdminResource):
 
     def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
         return _folder(self.index_dir)
+
+
+class AdminReindex(IndexJobResource):
+    actions: ClassVar[Mapping[str, str]] = {"POST": "index.update"}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         full = bool(req.get_param_as_bool("full", default=False))
@@ -268,9 +277,59 @@ class AdminReindex(AdminResource):
             require_role(req, "admin", "a full rebuild")
         job = self.jobs.start(full=full, by=actor(signed_in(req)))
         note_change(req, _folder(self.index_dir), job=job.id)
-        resp.status = falcon.HTTP_202
-        resp.location = f"/admin/jobs/{job.id}"
-        resp.media = {"job": job.to_json()}
+        _accepted(resp, job)
+
+
+class AdminCrawl(IndexJobResource):
+    """POST /admin/crawl: a crawl of one configured website, or of each in turn."""
+
+    actions: ClassVar[Mapping[str, str]] = {"POST": "index.crawl"}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = _json_object(req, CRAWL_FIELDS, empty_allowed=True)
+        url = body.get("url")
+        if url is not None and not isinstance(url, str):
+            raise invalid_parameter("url", "must be a web address (text), or left out")
+        full = body.get("full", False)
+        if not isinstance(full, bool):
+            raise invalid_parameter("full", "must be true or false")
+        note_change(req, _folder(self.index_dir), url=url or "every configured site", full=full)
+        job = self.jobs.start_crawl(url or None, full=full, by=actor(signed_in(req)))
+        note_change(req, _folder(self.index_dir), job=job.id)
+        _accepted(resp, job)
+
+
+class AdminUrls(IndexJobResource):
+    """POST /admin/urls: "this page was published" or "withdrawn", from a CMS's hook."""
+
+    actions: ClassVar[Mapping[str, str]] = {"POST": "index.url"}
+
+    def audit_target(self, req: falcon.Request, params: Mapping[str, str]) -> str:
+        """The page named, even when the request is refused before the body is checked."""
+        try:
+            url = _json_object(req, URL_FIELDS).get("url")
+        except falcon.HTTPError:
+            return req.path
+        return url.strip() if isinstance(url, str) and url.strip() else req.path
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        body = _json_object(req, URL_FIELDS)
+        url, action = body.get("url"), body.get("action")
+        if not isinstance(url, str) or not url.strip():
+            raise invalid_parameter("url", "give the page's web address (http:// or https://)")
+        if action not in URL_ACTIONS:
+            raise invalid_parameter("action", f"must be one of: {', '.join(URL_ACTIONS)}")
+        url = url.strip()
+        note_change(req, url, operation=action)
+        pages = [url]
+        job = self.jobs.start_crawl(
+            url,
+            only=pages if action == "index" else None,
+            remove=pages if action == "remove" else None,
+            by=actor(signed_in(req)),
+        )
+        note_change(req, url, job=job.id)
+        _accepted(resp, job)
 
 
 class AdminJob(AdminResource):
@@ -358,6 +417,38 @@ def _written_json(written: Written) -> dict[str, object]:
         "revision": written.revision,
         "indexed": False,
     }
+
+
+def _accepted(resp: falcon.Response, job: IndexJob) -> None:
+    """202, naming where the job's progress is followed."""
+    resp.status = falcon.HTTP_202
+    resp.location = f"/admin/jobs/{job.id}"
+    resp.media = {"job": job.to_json()}
+
+
+def _json_object(
+    req: falcon.Request, fields: tuple[str, ...], empty_allowed: bool = False
+) -> dict[str, Any]:
+    """The request's JSON object, holding none but ``fields`` (``{}`` for no body at all,
+    where that is allowed)."""
+    if empty_allowed and not req.content_length:
+        return {}
+    if not (req.content_type or "").startswith("application/json"):
+        raise http_error("unsupported_media_type", "send the body as application/json")
+    try:
+        body = req.get_media(default_when_empty=None)
+    except falcon.MediaMalformedError:
+        raise invalid_parameter("body", "is not valid JSON") from None
+    if body is None and empty_allowed:
+        return {}
+    if not isinstance(body, dict):
+        raise invalid_parameter("body", f"must be a JSON object with {', '.join(fields)}")
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise invalid_parameter(
+            unknown[0], f"is not a field this route reads (it reads {', '.join(fields)})"
+        )
+    return body
 
 
 def _folder(path: Path) -> str:

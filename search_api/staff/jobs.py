@@ -5,6 +5,11 @@ One job at a time, on a thread of its own, so searching goes on while it runs: a
 publishes a new index version, which the search service moves to between requests. With
 quality checks (``checks.py``), the new version must pass them before it is published; a job
 held by them fails, and its error names the checks.
+
+Jobs of four kinds: ``update`` and ``full`` read the corpus folder; ``crawl`` reads a
+configured website (or each in turn), and ``url`` fetches or removes the pages a CMS names,
+on those sites only. Only the websites in the indexer's ``crawl_sites`` are ever crawled: an
+address elsewhere is refused before a job starts.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,21 +29,32 @@ from indexer import (
     BuildError,
     BuildInProgress,
     BuildLock,
-    BuildReport,
     ChecksFailed,
+    CrawlPlan,
+    IndexerError,
     IndexerSettings,
     IndexStore,
     Verifier,
     build_index,
+    crawl_index,
+    crawl_plan,
+    normalise,
+    site_of,
     update_index,
     utc_stamp,
 )
+from search_api.errors import InvalidUrl, NoSitesConfigured, SiteNotConfigured
 from search_api.staff.checks import QualityChecks
 
 log = logging.getLogger(__name__)
 
 # Jobs remembered for GET /admin/jobs/{id}, newest kept.
 KEEP_JOBS = 50
+
+Progress = Callable[[int, int], None]
+# What a job does once its thread runs: builds with this progress callback and verifier, and
+# answers the report.
+Work = Callable[[Progress, Verifier | None], dict[str, Any]]
 
 
 def index_versions(index_dir: Path) -> dict[str, Any]:
@@ -71,7 +88,7 @@ class IndexJob:
     """One index update run in the background, as GET /admin/jobs/{id} shows it."""
 
     id: str
-    kind: str  # "update" or "full"
+    kind: str  # "update", "full", "crawl" or "url"
     state: str = "queued"  # queued, running, succeeded, failed
     done: int = 0
     total: int = 0
@@ -120,28 +137,60 @@ class IndexJobs:
 
     def start(self, full: bool = False, by: Actor | None = None) -> IndexJob:
         """Queues an update and starts it; ``BuildInProgress`` when one is already running."""
+        build = build_index if full else update_index
+
+        def work(progress: Progress, verify: Verifier | None) -> dict[str, Any]:
+            return build(self.settings, progress=progress, verify=verify).to_json()
+
+        return self._launch("full" if full else "update", by, work)
+
+    def start_crawl(
+        self,
+        url: str | None,
+        *,
+        full: bool = False,
+        only: list[str] | None = None,
+        remove: list[str] | None = None,
+        by: Actor | None = None,
+    ) -> IndexJob:
+        """Queues a crawl of ``url``'s site (None: of every configured site, one after the
+        other) and starts it; with ``only`` or ``remove``, just those pages are fetched again
+        or taken out. ``InvalidUrl``, ``SiteNotConfigured`` or ``NoSitesConfigured`` before
+        anything starts; ``BuildInProgress`` when a job is already running."""
+        plans = self._crawl_plans(url, full, only or None, remove or [])
+
+        def work(progress: Progress, verify: Verifier | None) -> dict[str, Any]:
+            return self._crawl(plans, progress, verify)
+
+        return self._launch("url" if only or remove else "crawl", by, work)
+
+    def _launch(self, kind: str, by: Actor | None, work: Work) -> IndexJob:
         with self._lock:
             if self._running is not None:
                 raise BuildInProgress(f"index job {self._running.id} is running")
             with BuildLock(self.settings.index_dir):  # refuse now if a command-line build runs
                 pass
-            job = IndexJob(
-                id=secrets.token_hex(6), kind="full" if full else "update", started_by=by
-            )
+            job = IndexJob(id=secrets.token_hex(6), kind=kind, started_by=by)
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 del self._jobs[old]
             self._running = job
-        threading.Thread(target=self._run, args=(job,), name=f"index-{job.id}", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(job, work), name=f"index-{job.id}", daemon=True
+        ).start()
         return job
 
     def get(self, job_id: str) -> IndexJob | None:
         return self._jobs.get(job_id)
 
+    def running(self) -> IndexJob | None:
+        """The job running now, if any (another may start as soon as this returns)."""
+        return self._running
+
     def last_report(self) -> dict[str, Any] | None:
         return IndexStore(self.settings.index_dir).last_build()
 
-    def _run(self, job: IndexJob) -> None:
+    def _run(self, job: IndexJob, work: Work) -> None:
         started = time.perf_counter()
         job.state, job.started_at = "running", utc_stamp()
 
@@ -149,14 +198,13 @@ class IndexJobs:
             job.done, job.total = done, total
 
         try:
-            verify = self._verifier(job)
-            run = build_index if job.kind == "full" else update_index
-            report: BuildReport = run(self.settings, progress=progress, verify=verify)
-            job.report = report.to_json()
+            job.report = work(progress, self._verifier(job))
             job.state = "succeeded"
         except (BuildError, BuildInProgress) as error:
             job.state, job.error = "failed", str(error)
             job.held = isinstance(error, ChecksFailed)
+            if isinstance(error, SitesFailed):
+                job.report, job.held = error.report, error.held
         except Exception as error:  # reported on the job, never lost in a thread
             job.state, job.error = "failed", f"unexpected error: {error!r}"
         finally:
@@ -165,6 +213,81 @@ class IndexJobs:
             with self._lock:
                 self._running = None
             self._record_end(job)
+
+    def _crawl_plans(
+        self, url: str | None, full: bool, only: list[str] | None, remove: list[str]
+    ) -> list[CrawlPlan]:
+        """One plan per site to crawl, each with the pages of ``only`` and ``remove`` on it."""
+        if url is None and not self.settings.crawl_sites:
+            raise NoSitesConfigured(
+                "no website is configured to crawl: set BLMK_CRAWL_SITES to the site's"
+                " address (such as https://www.example.org) and restart the server"
+            )
+        starts = list(self.settings.crawl_sites) if url is None else [self._configured(url)]
+        only = [self._configured(page) for page in only] if only is not None else None
+        remove = [self._configured(page) for page in remove]
+        plans = []
+        for start in starts:
+            site = site_of(start)
+            mine = [page for page in only or [] if site_of(page) == site]
+            gone = [page for page in remove if site_of(page) == site]
+            if (only is not None or remove) and not (mine or gone):
+                continue  # none of the pages named is on this site
+            plans.append(
+                crawl_plan(
+                    self.settings,
+                    start,
+                    full=full,
+                    only=mine if only is not None else None,
+                    remove=gone,
+                )
+            )
+        if not plans:
+            raise SiteNotConfigured(f"none of the pages named is on {', '.join(starts)}")
+        return plans
+
+    def _configured(self, url: str) -> str:
+        """``url`` normalised, when it is on one of the configured sites."""
+        page = normalise(url)
+        if page is None:
+            raise InvalidUrl(f"{url[:200]!r} is not a web address (http:// or https://)")
+        sites = {site_of(site) for site in self.settings.crawl_sites}
+        if site_of(page) not in sites:
+            configured = ", ".join(sorted(sites)) or "none (BLMK_CRAWL_SITES is not set)"
+            raise SiteNotConfigured(
+                f"{page[:200]} is not on a website the index crawls; the sites are: {configured}"
+            )
+        return page
+
+    def _crawl(
+        self, plans: list[CrawlPlan], progress: Progress, verify: Verifier | None
+    ) -> dict[str, Any]:
+        """Each site in turn. One failing (its robots.txt unreadable, say) does not stop
+        the others; the job then fails, with the report of those that were crawled."""
+        report: dict[str, Any] | None = None
+        sites: list[dict[str, Any]] = []
+        failed: list[tuple[str, IndexerError]] = []
+        for plan in plans:
+            site = site_of(plan.start_url)
+            try:
+                built = crawl_index(self.settings, plan, progress=progress, verify=verify)
+            except (BuildError, BuildInProgress) as error:
+                if len(plans) == 1:
+                    raise
+                failed.append((site, error))
+                sites.append({"site": site, "error": str(error)})
+                continue
+            report = built.to_json()
+            sites.append(_site_summary(site, report))
+        whole = None if report is None else report | {"sites": sites}
+        if failed:
+            raise SitesFailed(
+                "; ".join(f"{site}: {error}" for site, error in failed),
+                whole,
+                held=any(isinstance(error, ChecksFailed) for _, error in failed),
+            )
+        assert whole is not None  # at least one plan, and none failed
+        return whole
 
     def _verifier(self, job: IndexJob) -> Verifier | None:
         """The quality checks for this job's new version, from the checks file as it is now."""
@@ -186,6 +309,12 @@ class IndexJobs:
         }
         if "skipped" in report:
             details["skipped"] = len(report["skipped"])
+        if report.get("crawl"):
+            details["published"] = report.get("published")
+            details["crawl"] = [
+                {"site": site["site"]} | site.get("counts", {"error": site.get("error")})
+                for site in report.get("sites", [])
+            ]
         if job.held:
             details["checks"] = "held"
         outcome = "done" if job.state == "succeeded" else "failed"
@@ -193,3 +322,25 @@ class IndexJobs:
             self.audit.record(job.started_by, "index.job", job.id, outcome, job.error, details)
         except OSError:
             log.exception("could not write the audit entry for index job %s", job.id)
+
+
+class SitesFailed(BuildError):
+    """The crawl of one or more of several sites failed while the others went ahead: the
+    job fails, keeping the report of those that were crawled."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None, held: bool) -> None:
+        super().__init__(message)
+        self.report = report
+        self.held = held
+
+
+def _site_summary(site: str, report: dict[str, Any]) -> dict[str, Any]:
+    """What a job's ``sites`` list says of one site's crawl."""
+    crawl = report.get("crawl") or {}
+    return {
+        "site": site,
+        "version": report.get("version"),
+        "published": report.get("published", True),
+        "complete": crawl.get("complete"),
+        "counts": crawl.get("counts", {}),
+    }

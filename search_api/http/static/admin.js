@@ -69,16 +69,23 @@
     return td;
   }
 
-  function refresh() {
+  // A job's own report (which has each site of a crawl) is shown as it is, when given;
+  // otherwise the last build's, from the server.
+  function refresh(report) {
     // Signed out, or sent back to sign in by a 401: asking again with no token would only
     // replace the reason shown (say, a revoked token) with "this route needs a staff token".
     if (!token()) { return; }
     api("GET", "/admin/versions").then(function (data) {
       document.getElementById("current-version").textContent = data.current || "none";
     }).catch(function (error) { say(error.message); });
-    api("GET", "/admin/report").then(showReport).catch(function () {
-      document.getElementById("report-summary").textContent = "No build has run yet.";
-    });
+    if (report) {
+      showReport(report);
+    } else {
+      api("GET", "/admin/report").then(showReport).catch(function () {
+        document.getElementById("report-summary").textContent = "No build has run yet.";
+        showCrawl(null);
+      });
+    }
     api("GET", "/admin/documents").then(function (data) {
       var body = document.querySelector("#documents tbody");
       body.replaceChildren();
@@ -686,12 +693,16 @@
     var summary = document.getElementById("report-summary");
     if (!report.ok) {
       summary.textContent = "The last build failed at " + report.finished_at + ": " + report.error;
+      document.getElementById("report-problems").hidden = true;
+      showCrawl(null);
       return;
     }
-    summary.textContent = (report.mode === "full" ? "Full build" : "Update") + " finished " +
-      report.finished_at + ": " + report.indexed + " documents; " + report.added + " added, " +
-      report.changed + " changed, " + report.removed + " removed; " + report.skipped.length +
-      " skipped.";
+    var kind = report.crawl ? "Crawl" : report.mode === "full" ? "Full build" : "Update";
+    summary.textContent = kind + " finished " + report.finished_at + ": " +
+      (report.published === false ? "nothing had changed, so the index stays as it was; " : "") +
+      report.indexed + " documents; " + report.added + " added, " + report.changed +
+      " changed, " + report.removed + " removed; " + report.skipped.length + " skipped.";
+    showCrawl(report);
     var table = document.getElementById("report-problems");
     var body = table.querySelector("tbody");
     body.replaceChildren();
@@ -710,10 +721,66 @@
     table.hidden = body.children.length === 0;
   }
 
+  // A crawl's figures and its web addresses: those skipped, failed or removed, or (with the
+  // toggle) every one, each with its outcome and the reason.
+  var OUTCOMES = ["fetched", "unchanged", "skipped", "failed", "removed"];
+  var NOTABLE = ["skipped", "failed", "removed"];
+  var crawlLines = [];
+  var allCrawlLines = false;
+
+  function crawlCounts(counts) {
+    return OUTCOMES.map(function (outcome) { return (counts[outcome] || 0) + " " + outcome; }).join(", ");
+  }
+
+  function showCrawl(report) {
+    var box = byId("crawl-report");
+    var crawl = report && report.crawl;
+    box.hidden = !crawl;
+    if (!crawl) { crawlLines = []; return; }
+    var text = "Crawl of " + crawl.site + ": " + crawlCounts(crawl.counts) + "; " +
+      plural(crawl.requests, "request") + " (" + crawl.conditional + " conditional) in " +
+      crawl.seconds.toFixed(1) + " s." +
+      (crawl.complete ? "" : " It read only part of the site, so no page counted as missing.");
+    if (report.sites && report.sites.length > 1) {
+      report.sites.forEach(function (site) {
+        text += " " + site.site + ": " + (site.error ? "failed: " + site.error : crawlCounts(site.counts)) + ".";
+      });
+    }
+    sayIn("crawl-summary", text);
+    crawlLines = crawl.urls;
+    allCrawlLines = false;
+    showCrawlLines();
+  }
+
+  function showCrawlLines() {
+    var notable = crawlLines.filter(function (line) { return NOTABLE.indexOf(line.outcome) >= 0; });
+    var shown = allCrawlLines ? crawlLines : notable;
+    var rows = shown.map(function (line) {
+      var row = document.createElement("tr");
+      [line.url, line.outcome, line.message].forEach(function (text) { cell(row, text); });
+      return row;
+    });
+    var table = byId("crawl-urls");
+    var body = table.querySelector("tbody");
+    body.replaceChildren.apply(body, rows);
+    table.hidden = shown.length === 0;
+    byId("crawl-urls-none").hidden = shown.length > 0;
+    sayIn("crawl-urls-caption", allCrawlLines ? "Every web address the crawl met" :
+      "Web addresses skipped, failed or removed");
+    var toggle = byId("crawl-urls-toggle");
+    toggle.hidden = crawlLines.length === notable.length;
+    toggle.setAttribute("aria-expanded", String(allCrawlLines));
+    toggle.textContent = allCrawlLines ? "Show only the skipped, failed and removed URLs" :
+      "Show all " + crawlLines.length + " URLs";
+  }
+
+  var JOB_NAMES = { update: "update", full: "rebuild", crawl: "crawl", url: "crawl" };
+
   function watch(job) {
     var box = document.getElementById("job");
     var bar = document.getElementById("job-progress");
     var state = document.getElementById("job-state");
+    var crawling = job.kind === "crawl" || job.kind === "url";
     box.hidden = false;
     function poll() {
       api("GET", "/admin/jobs/" + job.id).then(function (data) {
@@ -721,10 +788,18 @@
         bar.max = Math.max(1, current.progress.total);
         bar.value = current.progress.done;
         state.textContent = current.state + ": " + current.progress.done + " of " +
-          current.progress.total + " files read";
+          current.progress.total + (crawling ? " web addresses and pages" : " files read");
         if (current.state === "succeeded" || current.state === "failed") {
-          say(current.state === "succeeded" ? "The index is updated." : "The update failed: " + current.error);
-          refresh();
+          var done = current.state === "succeeded";
+          if (done) {
+            say(!crawling ? "The index is updated." : current.report.published ?
+              "The crawl is finished and the index is updated." :
+              "The crawl is finished: nothing had changed, so the index stays as it was.");
+          } else {
+            say("The " + JOB_NAMES[current.kind] + " failed: " + current.error);
+          }
+          refresh(done && current.report ?
+            Object.assign({ ok: true, finished_at: current.finished_at }, current.report) : undefined);
         } else {
           setTimeout(poll, 500);
         }
@@ -734,7 +809,11 @@
   }
 
   function reindex(full) {
-    api("POST", "/admin/reindex" + (full ? "?full=true" : ""))
+    startJob("/admin/reindex" + (full ? "?full=true" : ""));
+  }
+
+  function startJob(path) {
+    api("POST", path)
       .then(function (data) { say("Started."); watch(data.job); })
       .catch(function (error) { say(error.message); });
   }
@@ -753,6 +832,11 @@
   });
   document.getElementById("reindex").addEventListener("click", function () { reindex(false); });
   document.getElementById("full-rebuild").addEventListener("click", function () { reindex(true); });
+  document.getElementById("crawl").addEventListener("click", function () { startJob("/admin/crawl"); });
+  document.getElementById("crawl-urls-toggle").addEventListener("click", function () {
+    allCrawlLines = !allCrawlLines;
+    showCrawlLines();
+  });
   document.getElementById("rollback").addEventListener("click", function () {
     api("POST", "/admin/rollback")
       .then(function (data) { say("Now serving " + data.current + "."); refresh(); })
