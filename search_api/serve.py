@@ -1,22 +1,25 @@
 """``blmk-serve``: serve the search API with waitress.
 
-blmk-serve [--index DIR] [--corpus DIR] [--host HOST] [--port PORT]
+blmk-serve [--index DIR] [--corpus DIR] [--host HOST] [--port PORT] [--pid-file PATH]
+
+SIGTERM or Ctrl+C drains the server before it exits (``search_api.http.lifecycle``), so that
+a proxy in front loses no request when one of several processes is restarted.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-import waitress
+from typing import Any
 
 from indexer import IndexerSettings
 from search_api.engine import IndexUnavailable
 from search_api.http.app import crawls_on_schedule, get_app
+from search_api.http.lifecycle import DrainingServer, Lifecycle
 from search_api.http.observability import ACCESS_LOG
 from search_api.http.settings import Settings
 
@@ -40,19 +43,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--host", default=settings.host, help="address to listen on (BLMK_HOST)")
     parser.add_argument("--port", type=int, default=settings.port, help="port (BLMK_PORT)")
+    parser.add_argument(
+        "--pid-file",
+        type=Path,
+        help="write the process id to this file while serving (it is removed at exit)",
+    )
     args = parser.parse_args(argv)
     settings.index_dir, settings.host, settings.port = args.index, args.host, args.port
     settings.corpus_dir = args.corpus
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _write_access_log_bare()
+    lifecycle = Lifecycle()
     try:
-        app = get_app(settings)
+        app = get_app(settings, lifecycle)
     except IndexUnavailable as error:
         print(f"blmk-serve: {error}", file=sys.stderr)
         return 2
-    # Stop as cleanly on SIGTERM (service managers, test harnesses) as on Ctrl+C.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server = DrainingServer(
+            app, lifecycle, drain_seconds=settings.drain_seconds, **waitress_options(settings)
+        )
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(
+            f"blmk-serve: cannot listen on {settings.host}:{settings.port}: {error}",
+            file=sys.stderr,
+        )
+        return 2
+    # SIGTERM (service managers, rolling restarts, test harnesses) drains as Ctrl+C does.
+    server.stop_on_signals()
+    if args.pid_file:
+        try:
+            write_pid_file(args.pid_file)
+        except OSError as error:
+            print(f"blmk-serve: cannot write the pid file: {error}", file=sys.stderr)
+            return 2
     admin = f"; admin API on, corpus {settings.corpus_dir}" if settings.admin_token else ""
     if crawls_on_schedule(settings, indexer):
         sites = ", ".join(indexer.crawl_sites)
@@ -61,10 +86,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Serving {settings.index_dir} on http://{settings.host}:{settings.port}{admin}",
         flush=True,
     )
-    waitress.serve(
-        app, host=settings.host, port=settings.port, threads=settings.threads, ident="blmk-search"
-    )
+    try:
+        server.run()
+    finally:
+        if args.pid_file:
+            args.pid_file.unlink(missing_ok=True)
     return 0
+
+
+def waitress_options(settings: Settings) -> dict[str, Any]:
+    """What waitress is told. Forwarded headers are dropped unless they come from the
+    trusted proxy; from it, they give the client's address (``req.remote_addr``, which the
+    admin failure throttle, the admin access-log lines and the audit log use) and scheme."""
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "threads": settings.threads,
+        "ident": "blmk-search",
+        "clear_untrusted_proxy_headers": True,
+    }
+    if settings.trusted_proxy:
+        options |= {
+            "trusted_proxy": settings.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"},
+        }
+    return options
+
+
+def write_pid_file(path: Path) -> None:
+    """The process id, for scripts that signal the server: written once the server listens
+    and stops on signals, and whole (renamed into place), so that a reader never finds it
+    empty."""
+    written = path.with_name(path.name + ".tmp")
+    written.write_text(f"{os.getpid()}\n", encoding="ascii")
+    os.replace(written, path)
 
 
 def _write_access_log_bare() -> None:

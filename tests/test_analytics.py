@@ -307,11 +307,32 @@ def test_the_counts_survive_a_restart_and_the_file_holds_counts_only(tmp_path: P
             }
         },
     }
-    assert [p.name for p in path.parent.iterdir()] == ["analytics.json"]  # no temporary left
+    # No temporary left; the lock file the server processes share the file through stays.
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "analytics.json",
+        "analytics.json.lock",
+    ]
     again = QueryLog(path, today=calendar)
     assert again.report(4, 20) == log.report(4, 20)
     again.record("qwzxqq", found_nothing=True)
     assert counts(again)[0]["zero_results"] == [{"query": "qwzxqq", "count": 2}]
+
+
+def test_server_processes_sharing_the_file_add_their_counts_up(tmp_path: Path) -> None:
+    path = tmp_path / "analytics.json"
+    calendar = Calendar()
+    first, second = QueryLog(path, today=calendar), QueryLog(path, today=calendar)
+    first.record("green plan", found_nothing=False)
+    second.record("green plan", found_nothing=False)
+    second.record("qwzxqq", found_nothing=True)
+    first.save()
+    second.save()
+    first.record("green plan", found_nothing=False)
+    first.save()  # and now shows the second's counts too
+    week = counts(first)[0]
+    assert (week["searches"], week["zero_result_searches"]) == (4, 1)
+    assert week["top"][0] == {"query": "green plan", "count": 3}
+    assert counts(QueryLog(path, today=calendar))[0]["searches"] == 4
 
 
 @pytest.mark.parametrize(

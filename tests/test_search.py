@@ -227,3 +227,24 @@ def test_pages_rank_by_distinct_terms_then_occurrences() -> None:
     assert [page.number for page in ranker.best(body)] == [5, 3, 1]
     assert [page.number for page in ranker.best(body, limit=1)] == [5]
     assert PageRanker([]).best(body) == []
+
+
+def test_searches_on_many_threads_answer_as_they_do_one_at_a_time(
+    corpus_settings: IndexerSettings, corpus_build: object
+) -> None:
+    """Searches hold the version's lock only while Whoosh's storage is read, so they run
+    side by side: each must still get exactly the answer it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["green plan", "waiting lists", "flu jab", "pharmacy first", "kids jabs", "asthma"]
+    queries += ["mental health crisis", "covid vaccin*", '"shared care record"', "measles"]
+    alone = SearchService(corpus_settings.index_dir, cache_responses=False)
+    expected = {q: [r["id"] for r in alone.search(SearchRequest(q=q))["results"]] for q in queries}
+    together = SearchService(corpus_settings.index_dir, cache_responses=False)  # cold caches
+
+    def answer(q: str) -> tuple[str, list[str]]:
+        return q, [r["id"] for r in together.search(SearchRequest(q=q))["results"]]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(answer, queries * 20))
+    assert all(ids == expected[q] for q, ids in answers)

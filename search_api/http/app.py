@@ -12,12 +12,15 @@ import falcon
 from indexer import AuditLog, IndexerSettings
 from search_api.engine import SearchService
 from search_api.http.errors import add_error_handlers
+from search_api.http.lifecycle import Lifecycle
 from search_api.http.observability import AccessObserver, MetricsResource, new_registry
 from search_api.http.resources import (
     CrossOrigin,
     DocumentResource,
     HealthResource,
+    LivenessResource,
     OpenApiResource,
+    ReadinessResource,
     SearchPage,
     SearchResource,
     SecurityHeaders,
@@ -66,6 +69,8 @@ from search_api.staff.rules import RuleBook
 from search_api.staff.schedule import CrawlSchedule
 
 STATIC_ROUTE = "/static"
+# The state folder's file of recent wrong admin tokens (hashed addresses), shared by processes.
+SIGN_IN_FAILURES = "sign-in-failures.json"
 
 
 def create_app(
@@ -74,11 +79,14 @@ def create_app(
     queries: QueryLog | None = None,
     staff: StaffState | None = None,
     jobs: IndexJobs | None = None,
+    lifecycle: Lifecycle | None = None,
 ) -> falcon.App:
     """The API; with ``settings`` (unless their ``admin_api`` is off), the admin routes too,
     for the staff accounts in their state folder, starting index jobs on ``jobs`` (by default
     made from the settings and the indexer's variables). Searches are counted in ``queries``
-    for the staff's analytics (by default in memory only, with the limits in ``settings``)."""
+    for the staff's analytics (by default in memory only, with the limits in ``settings``).
+    ``GET /health/ready`` turns 503 once ``lifecycle`` is draining (``blmk-serve`` drains it
+    on SIGTERM)."""
     if queries is None:
         queries = _query_log(settings or Settings(), path=None)
     metrics = new_registry(service)
@@ -88,7 +96,9 @@ def create_app(
     if staff is None and settings and settings.admin_api:
         staff = StaffState.open(settings)
     if settings and staff:
-        throttle = FailureThrottle(limit=settings.admin_max_failures)
+        # Counted in the state folder: every server process sharing it holds a guesser back.
+        failures = settings.state_dir / SIGN_IN_FAILURES
+        throttle = FailureThrottle(limit=settings.admin_max_failures, path=failures)
         middleware += [StaffAccess(staff.accounts, throttle), AuditTrail(staff.audit)]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
@@ -98,6 +108,8 @@ def create_app(
     app.add_route("/suggest", SuggestResource(service))
     app.add_route("/documents/{doc_id:path}", DocumentResource(service))
     app.add_route("/health", HealthResource(service))
+    app.add_route("/health/live", LivenessResource())
+    app.add_route("/health/ready", ReadinessResource(service, lifecycle or Lifecycle()))
     app.add_route("/openapi.json", OpenApiResource())
     app.add_route("/metrics", MetricsResource(metrics))
     if settings and staff:
@@ -207,11 +219,11 @@ def _query_log(settings: Settings, path: Path | None) -> QueryLog:
     )
 
 
-def get_app(settings: Settings | None = None) -> falcon.App:
+def get_app(settings: Settings | None = None, lifecycle: Lifecycle | None = None) -> falcon.App:
     """The app for the configured index (settings from the environment by default). Its
     query counts are loaded from ``settings.analytics_file`` and saved to it every few
     seconds and at exit; with ``crawl_every_minutes`` set, it crawls the configured websites
-    that often (``crawls_on_schedule``)."""
+    that often (``crawls_on_schedule``). Its readiness follows ``lifecycle``."""
     settings = settings or Settings.from_env()
     service = SearchService(
         settings.index_dir,
@@ -237,4 +249,4 @@ def get_app(settings: Settings | None = None) -> falcon.App:
             schedule = CrawlSchedule(jobs, settings.crawl_every_minutes * 60)
             schedule.start()
             atexit.register(schedule.stop)
-    return create_app(service, settings, queries, staff, jobs)
+    return create_app(service, settings, queries, staff, jobs, lifecycle)

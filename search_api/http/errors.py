@@ -93,6 +93,11 @@ ERROR_CODES: dict[str, ErrorCode] = {
     "internal_error": ErrorCode(500, "the service failed; the error has been logged"),
     "unavailable": ErrorCode(503, "the service cannot answer just now"),
     "index_unavailable": ErrorCode(503, "no index version can be served; retry after a build"),
+    "not_ready": ErrorCode(
+        503,
+        "this process is not taking requests: it is shutting down, or has no index version to"
+        " serve; a proxy should send them to another",
+    ),
 }
 # Codes for Falcon's own errors, which carry only a status.
 _STATUS_CODES = {

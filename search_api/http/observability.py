@@ -3,8 +3,12 @@ Prometheus metrics served at ``GET /metrics``.
 
 Both name a request's route by its template (``/documents/{doc_id:path}``), or ``unmatched``
 when no route took it, never by the path asked for: a scan of made-up URLs cannot grow the
-metrics without limit. Neither records client addresses or query text. A resource that
-answers with results sets ``req.context.result_count`` for the log line.
+metrics without limit. Neither records query text, and the log records no client address
+except on requests to the admin area (``/admin`` and below), whose lines have a ``client``:
+staff requests are few and answerable, while what the public searches for is nobody's
+business. Behind a trusted proxy (``BLMK_TRUSTED_PROXY``) it is the client's address as the proxy
+forwarded it. A resource that answers with results sets ``req.context.result_count`` for the
+log line.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from search_api.engine import SearchService
 
 ACCESS_LOG = "blmk.access"
 UNMATCHED = "unmatched"
+ADMIN_AREA = "/admin"
 # Seconds: most searches answer within a few milliseconds, a cold or very broad one in tens.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _LABELS = ("route", "method", "status")
@@ -86,6 +91,8 @@ class AccessObserver:
                 "duration_ms": round(seconds * 1000, 2),
                 "result_count": getattr(req.context, "result_count", None),
             }
+            if req.path == ADMIN_AREA or req.path.startswith(ADMIN_AREA + "/"):
+                line["client"] = req.remote_addr
             access_log.info(json.dumps(line))
 
     def _route(self, req: falcon.Request) -> str:

@@ -8,6 +8,7 @@ import falcon
 
 from search_api.engine import IndexUnavailable, SearchRequest, SearchService
 from search_api.http.errors import UNAVAILABLE_RETRY_SECONDS, http_error, invalid_parameter
+from search_api.http.lifecycle import DRAINING_MESSAGE, Lifecycle
 from search_api.http.params import parse_search_request
 from search_api.http.views import render_search_page
 from search_api.staff.analytics import QueryLog
@@ -62,6 +63,32 @@ class HealthResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.service.health()
+
+
+class LivenessResource:
+    """GET /health/live: the process answers. Nothing else is checked, so that a service
+    manager restarts only a process that is stuck, never one waiting for its index."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = {"status": "live"}
+
+
+class ReadinessResource:
+    """GET /health/ready: whether a proxy should send this process requests. Not while it
+    drains (``lifecycle.py``), nor while no index version answers."""
+
+    def __init__(self, service: SearchService, lifecycle: Lifecycle) -> None:
+        self.service = service
+        self.lifecycle = lifecycle
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if self.lifecycle.draining:
+            raise http_error("not_ready", DRAINING_MESSAGE)
+        try:
+            health = self.service.health()
+        except IndexUnavailable as error:
+            raise http_error("not_ready", str(error)) from error
+        resp.media = {"status": "ready", "version": health["index_version"]}
 
 
 class OpenApiResource:

@@ -39,6 +39,12 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 4
+    # On SIGTERM the server stops taking connections and answers those it has for up to
+    # this long before it exits (``search_api.http.lifecycle``).
+    drain_seconds: float = 10.0
+    # The address of the reverse proxy in front: only its X-Forwarded-For and
+    # X-Forwarded-Proto are believed (they then give the client's address and scheme).
+    trusted_proxy: str | None = None
     refresh_seconds: float = 2.0
     synonyms_file: Path | None = Path("config/synonyms.txt")
     best_bets_file: Path | None = Path("config/best-bets.toml")
@@ -92,6 +98,13 @@ SERVICE_ENVIRONMENT = (
     Variable("BLMK_HOST", "host", str, "address `blmk-serve` listens on"),
     Variable("BLMK_PORT", "port", whole_number, "port `blmk-serve` listens on"),
     Variable("BLMK_THREADS", "threads", whole_number, "waitress worker threads"),
+    Variable("BLMK_DRAIN_SECONDS", "drain_seconds", at_least(0.0, number),
+             "on SIGTERM, how long requests already taken on may take to finish before"
+             " `blmk-serve` exits (at least 0)"),
+    Variable("BLMK_TRUSTED_PROXY", "trusted_proxy", optional_text,
+             "address of the reverse proxy in front: its `X-Forwarded-For` and"
+             " `X-Forwarded-Proto` give the client's address and scheme; anyone else's are"
+             " dropped (empty: none)"),
     Variable("BLMK_REFRESH_SECONDS", "refresh_seconds", number,
              "how often the published index version is checked"),
     Variable("BLMK_CORS_ORIGINS", "cors_origins", _origins,

@@ -3,8 +3,9 @@
 ``StaffAccess`` signs every request to an admin resource in with its Bearer token (a staff
 account's, or the break-glass ``BLMK_ADMIN_TOKEN``) and checks the account's role against
 what the route needs. ``AuditTrail`` then appends one audit entry for every change asked for
-(a POST or DELETE), whether it was done, refused or failed. Resources only name their actions
-and, where it helps, add details (``note_change``).
+(a POST or DELETE), whether it was done, refused or failed, with the client's address in its
+details (``address``: behind a trusted proxy, the client's as the proxy forwarded it). Resources
+only name their actions and, where it helps, add details (``note_change``).
 """
 
 from __future__ import annotations
@@ -154,6 +155,9 @@ class AuditTrail:
         action = req.context.get("audit_action") or resource.actions.get(
             req.method, f"{req.method.lower()} {req.path}"
         )
+        details = dict(req.context.get("audit_details") or {})
+        if req.remote_addr:
+            details["address"] = req.remote_addr
         try:
             self.audit.record(
                 actor(account),
@@ -161,7 +165,7 @@ class AuditTrail:
                 req.context.get("audit_target") or req.path,
                 outcome,
                 reason,
-                req.context.get("audit_details") or {},
+                details,
             )
         except OSError:  # a full disk must not turn a change that was made into an error
             log.exception("could not write the audit entry for %s %s", req.method, req.path)

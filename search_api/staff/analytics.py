@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from indexer import write_atomically
+from indexer import FileLock, write_atomically
 from search_api.engine import SearchRequest
 
 PERSONAL = "[personal data removed]"
@@ -126,6 +126,22 @@ class WeekCounts:
             self.queries[text] += 1
             if found_nothing:
                 self.zero_results[text] += 1
+
+    def merged(self, other: WeekCounts, max_queries: int) -> WeekCounts:
+        """These counts and ``other``'s together (another process's, say); queries beyond
+        ``max_queries`` are left out as ``add`` leaves them out."""
+        both = WeekCounts(
+            searches=self.searches + other.searches,
+            zero_result_searches=self.zero_result_searches + other.zero_result_searches,
+            queries=Counter(self.queries),
+            zero_results=Counter(self.zero_results),
+        )
+        for text, count in other.queries.items():
+            if text in both.queries or len(both.queries) < max_queries:
+                both.queries[text] += count
+                if other.zero_results.get(text):
+                    both.zero_results[text] += other.zero_results[text]
+        return both
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -231,7 +247,9 @@ class QueryLog:
         self._forget_old_weeks()
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()
-        self._unsaved = 0
+        # Counted since the last save: what a save adds to the file, which other server
+        # processes sharing it add their own counts to as well.
+        self._pending: dict[str, WeekCounts] = {}
         self._stop = threading.Event()
         self._saver: threading.Thread | None = None
 
@@ -256,7 +274,7 @@ class QueryLog:
                 counts = self._weeks[week] = WeekCounts()
                 self._forget_old_weeks()
             counts.add(text, found_nothing, self.max_queries)
-            self._unsaved += 1
+            self._pending.setdefault(week, WeekCounts()).add(text, found_nothing, self.max_queries)
 
     def _forget_old_weeks(self) -> None:
         for label in sorted(self._weeks)[: max(0, len(self._weeks) - self.weeks_kept)]:
@@ -289,26 +307,46 @@ class QueryLog:
         return [{"query": query, "count": n} for query, n in often[:limit]]
 
     def save(self) -> None:
-        """Writes the counts if any changed since the last save; a failed write is logged
-        and tried again at the next save (counting goes on)."""
+        """Adds what was counted since the last save to the file, under a lock, so that
+        several server processes sharing it each add their own counts; the counts shown here
+        then become the file's, everyone's. A failed write is logged and tried again at the
+        next save (counting goes on)."""
         if self.path is None:
             return
         with self._save_lock:
             with self._lock:
-                unsaved, self._unsaved = self._unsaved, 0
-                if not unsaved:
-                    return
-                weeks = {label: counts.to_json() for label, counts in self._weeks.items()}
+                pending, self._pending = self._pending, {}
+            if not pending:
+                return
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                data = {"format": FILE_FORMAT, "weeks": weeks}
-                write_atomically(
-                    self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-                )
+                with FileLock(self.path.with_name(self.path.name + ".lock")):
+                    weeks = load_weeks(self.path) if self.path.exists() else {}
+                    for label, counts in pending.items():
+                        weeks[label] = (weeks.get(label) or WeekCounts()).merged(
+                            counts, self.max_queries
+                        )
+                    data = {
+                        "format": FILE_FORMAT,
+                        "weeks": {label: counts.to_json() for label, counts in weeks.items()},
+                    }
+                    write_atomically(
+                        self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+                    )
             except OSError:
                 log.exception("query analytics: cannot write %s; will try again", self.path)
                 with self._lock:
-                    self._unsaved += unsaved
+                    for label, counts in pending.items():
+                        self._pending[label] = counts.merged(
+                            self._pending.get(label) or WeekCounts(), self.max_queries
+                        )
+                return
+            with self._lock:  # the file's counts, with what was counted while it was written
+                for label, counts in self._pending.items():
+                    weeks[label] = (weeks.get(label) or WeekCounts()).merged(
+                        counts, self.max_queries
+                    )
+                self._weeks = weeks
+                self._forget_old_weeks()
 
     def start_saving(self, every: float = SAVE_SECONDS) -> None:
         """Saves in a background thread every ``every`` seconds, until ``close``."""

@@ -10,15 +10,22 @@ Jobs of four kinds: ``update`` and ``full`` read the corpus folder; ``crawl`` re
 configured website (or each in turn), and ``url`` fetches or removes the pages a CMS names,
 on those sites only. Only the websites in the indexer's ``crawl_sites`` are ever crawled: an
 address elsewhere is refused before a job starts.
+
+Each job is also written to the state folder (``jobs/<id>.json``) as it starts, as it goes
+(at most once a second) and as it ends, so that any server process sharing the state folder
+answers GET /admin/jobs/{id} for it, not only the one running it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +49,7 @@ from indexer import (
     site_of,
     update_index,
     utc_stamp,
+    write_atomically,
 )
 from search_api.errors import InvalidUrl, NoSitesConfigured, SiteNotConfigured
 from search_api.staff.checks import QualityChecks
@@ -50,6 +58,9 @@ log = logging.getLogger(__name__)
 
 # Jobs remembered for GET /admin/jobs/{id}, newest kept.
 KEEP_JOBS = 50
+# A running job's file is rewritten at most this often with its progress.
+SAVE_PROGRESS_SECONDS = 1.0
+_JOB_ID = re.compile(r"[0-9a-f]{12}")
 
 Progress = Callable[[int, int], None]
 # What a job does once its thread runs: builds with this progress callback and verifier, and
@@ -101,6 +112,24 @@ class IndexJob:
     started_by: Actor | None = None
     # Failed because the new version did not pass the quality checks (for the audit entry).
     held: bool = False
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> IndexJob:
+        """A job as another process saved it (who started it is in the audit log)."""
+        progress = data.get("progress") or {}
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            state=data.get("state", "queued"),
+            done=progress.get("done", 0),
+            total=progress.get("total", 0),
+            queued_at=data.get("queued_at") or "",
+            started_at=data.get("started_at"),
+            finished_at=data.get("finished_at"),
+            seconds=data.get("seconds"),
+            report=data.get("report"),
+            error=data.get("error"),
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,13 +204,41 @@ class IndexJobs:
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 del self._jobs[old]
             self._running = job
+        self._save(job)
+        self._forget_old_files()
         threading.Thread(
             target=self._run, args=(job, work), name=f"index-{job.id}", daemon=True
         ).start()
         return job
 
     def get(self, job_id: str) -> IndexJob | None:
-        return self._jobs.get(job_id)
+        """The job, from this process's memory or from the file another process wrote."""
+        job = self._jobs.get(job_id)
+        if job is not None or not _JOB_ID.fullmatch(job_id):
+            return job
+        try:
+            return IndexJob.from_json(json.loads((self._folder / f"{job_id}.json").read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def _folder(self) -> Path:
+        return self.settings.state_dir / "jobs"
+
+    def _save(self, job: IndexJob) -> None:
+        """The job's file, for the other processes; a failed write costs only them the view."""
+        try:
+            self._folder.mkdir(parents=True, exist_ok=True)
+            write_atomically(self._folder / f"{job.id}.json", json.dumps(job.to_json()))
+        except OSError:
+            log.exception("could not save index job %s for the other server processes", job.id)
+
+    def _forget_old_files(self) -> None:
+        """Keeps the newest ``KEEP_JOBS`` job files."""
+        with suppress(OSError):
+            files = sorted(self._folder.glob("*.json"), key=lambda path: path.stat().st_mtime)
+            for old in files[:-KEEP_JOBS]:
+                old.unlink(missing_ok=True)
 
     def running(self) -> IndexJob | None:
         """The job running now, if any (another may start as soon as this returns)."""
@@ -194,8 +251,15 @@ class IndexJobs:
         started = time.perf_counter()
         job.state, job.started_at = "running", utc_stamp()
 
+        saved = time.monotonic()
+        self._save(job)
+
         def progress(done: int, total: int) -> None:
+            nonlocal saved
             job.done, job.total = done, total
+            if time.monotonic() - saved >= SAVE_PROGRESS_SECONDS:
+                saved = time.monotonic()
+                self._save(job)
 
         try:
             job.report = work(progress, self._verifier(job))
@@ -210,6 +274,7 @@ class IndexJobs:
         finally:
             job.finished_at = utc_stamp()
             job.seconds = round(time.perf_counter() - started, 3)
+            self._save(job)
             with self._lock:
                 self._running = None
             self._record_end(job)
