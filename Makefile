@@ -9,12 +9,22 @@ BIN := $(VENV)/bin
 INDEX := var/index
 CORPUS_FILES := $(shell find corpus -type f \( -name '*.html' -o -name '*.pdf' \) 2>/dev/null)
 
-.PHONY: run test test-fast index corpus lint bench bench-quick bench-100k bench-soak clean chromium
+.PHONY: run test test-fast index corpus lint bench bench-quick bench-100k bench-soak clean chromium \
+	nginx cluster cluster-stop
 
 run: $(INDEX)/CURRENT
 	$(BIN)/blmk-serve --index $(INDEX) --host $(HOST) --port $(PORT)
 
-test: lint chromium
+# The deployment of deploy/ on one machine, for a trial: two blmk-serve processes behind nginx
+# on 127.0.0.1:$(PORT) (tools/cluster.py; files in var/cluster). Ctrl-C, or make cluster-stop
+# from another shell, stops it.
+cluster: $(INDEX)/CURRENT nginx
+	$(BIN)/python tools/cluster.py start --port $(PORT) --index $(INDEX)
+
+cluster-stop:
+	$(BIN)/python tools/cluster.py stop
+
+test: lint chromium nginx
 	$(BIN)/python -m pytest
 
 # The tests that need no browser, no server process and no long run: well under a minute.
@@ -28,6 +38,17 @@ chromium:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else \
 	    echo "Chromium is missing: install the Debian package chromium (browser tests skip)"; \
+	  fi; }
+
+# Debian's nginx for make cluster and the cluster tests, which run it as the user running make
+# with a configuration of their own (on a machine with systemd, the package also starts its own
+# nginx service on port 80: make cluster neither needs nor touches it).
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	  else \
+	    echo "nginx is missing: install the Debian package nginx (cluster tests skip)"; \
 	  fi; }
 
 # Rebuilt when missing or older than any corpus file.
@@ -49,7 +70,9 @@ corpus: $(VENV)/.installed-dev
 # minutes) serves a generated site under a steady mix of requests while rebuilding the index
 # every minute, and reports errors, latency minute by minute and the server's memory growth.
 # bench.preview compares the editors' preview of a draft with a plain search; bench.crawl
-# crawls a generated site served on loopback, then crawls it again with nothing changed.
+# crawls a generated site served on loopback, then crawls it again with nothing changed;
+# bench.threads runs uncached searches on 1, 2 and 4 threads of one process, bench.cluster on
+# one process and on two behind nginx (it needs nginx: make nginx).
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.extraction
 	$(BIN)/python -m bench.relevance
@@ -57,6 +80,8 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.speed --pages 10000
 	$(BIN)/python -m bench.preview
 	$(BIN)/python -m bench.crawl
+	$(BIN)/python -m bench.threads
+	$(BIN)/python -m bench.cluster
 
 bench-quick: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.speed --pages 1000

@@ -1,0 +1,288 @@
+"""What a second ``blmk-serve`` process behind nginx buys, and what the hop through nginx costs.
+
+    python -m bench.cluster [--pages 10000] [--seconds 20] [--clients 8]
+
+On the generated site (``bench.synthetic``; the site and its index are built once into
+``var/bench`` and reused):
+
+- uncached searches, each of ``query_sets(...).unseen`` sent once (no answer comes from a
+  response cache), by ``--clients`` closed-loop connections for ``--seconds``: throughput and
+  p50/p99 with one process asked straight, then with two processes behind nginx
+  (``tools/cluster.py start``), and the ratio of the two throughputs (the target: 1.7 or more
+  on two cores);
+- cached searches, one popular query repeated by one keep-alive client: p50 through nginx
+  against straight to one process (the target: 1.5 or less).
+
+The load is ``bench.load`` in a process of its own (asyncio connections: lighter on the CPU
+than a thread each, which matters when client, nginx and servers share two cores). Prints a
+table; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.speed import REPO, Server, machine, search_path, site_for, table
+from bench.synthetic import query_sets
+from indexer import IndexerSettings, IndexStore, build_index
+from tools.cluster import ClusterError, find_nginx, free_ports
+
+CACHED_SECONDS = 5.0
+# Uncached searches a second that one run could reach at most: queries enough for it, so that
+# none is sent twice (a repeat would be answered from the cache).
+MOST_PER_SECOND = 600
+
+
+@dataclass(slots=True, kw_only=True)
+class Run:
+    """One ``bench.load`` run's figures, and where the machine's cores went meanwhile."""
+
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    not_ok: int
+    # Cores' worth of CPU meanwhile: the processes measured (servers, nginx), the load
+    # generator, everything else on the machine, and time the hypervisor gave to others.
+    ours: float = 0.0
+    client: float = 0.0
+    others: float = 0.0
+    steal: float = 0.0
+
+    def row(self, what: str, setup: str, note: str = "") -> list[str]:
+        cores = (
+            f"; cores: {self.ours:.2f} servers, {self.client:.2f} client, "
+            f"{self.others:.2f} other, {self.steal:.2f} stolen"
+            if self.ours
+            else ""
+        )
+        return [
+            what,
+            setup,
+            f"{self.requests:,}",
+            f"{self.per_second:,.0f}",
+            f"{self.p50_ms:.2f}",
+            f"{self.p99_ms:.2f}",
+            f"{self.not_ok} not 200{'; ' + note if note else ''}{cores}",
+        ]
+
+
+def index_for(work: Path, pages: int) -> Path:
+    """The generated site's index, built once and kept (without the sample site's checks)."""
+    index_dir = work / "indexes" / f"pages-{pages}"
+    if IndexStore(index_dir).current() is None:
+        site = site_for(work, pages, pages // 100)
+        print(f"  building the index of {site} (once) ...", flush=True)
+        build_index(IndexerSettings(corpus_dir=site, index_dir=index_dir, checks_file=None))
+    return index_dir
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time used so far by the processes (all their threads), in seconds."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_seconds() -> tuple[float, float]:
+    """CPU time the whole machine has been busy, and stolen from it, in seconds."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def measured(pids: list[int], run: Callable[[], Run]) -> Run:
+    """``run``, with the cores the processes ``pids``, the load generator (a child of this
+    process) and the rest of the machine used meanwhile."""
+    ours, (busy, steal), started = cpu_seconds(pids), machine_seconds(), time.monotonic()
+    client = _children_seconds()
+    result = run()
+    seconds = time.monotonic() - started
+    ours, client = cpu_seconds(pids) - ours, _children_seconds() - client
+    busy_after, steal_after = machine_seconds()
+    result.ours, result.client = ours / seconds, client / seconds
+    result.others = max(0.0, (busy_after - busy - ours - client) / seconds)
+    result.steal = (steal_after - steal) / seconds
+    return result
+
+
+def _children_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def load(port: int, paths: list[str], connections: int, seconds: float, folder: Path) -> Run:
+    paths_file = Path(tempfile.mkstemp(prefix="paths-", suffix=".txt", dir=folder)[1])
+    paths_file.write_text("\n".join(paths), encoding="utf-8")
+    command = [sys.executable, "-m", "bench.load", "--port", str(port)]
+    command += ["--connections", str(connections), "--seconds", str(seconds)]
+    command += ["--paths", str(paths_file)]
+    done = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True)
+    result = json.loads(done.stdout)
+    not_ok = sum(v for k, v in result["statuses"].items() if k != "200")
+    return Run(
+        requests=result["requests"],
+        per_second=result["per_second"],
+        p50_ms=result["p50_ms"],
+        p99_ms=result["p99_ms"],
+        not_ok=not_ok + sum(result["errors"].values()),
+    )
+
+
+def warm(port: int, paths: list[str]) -> None:
+    """Postings read and arrays decoded, as in a server that has seen traffic."""
+    for path in paths:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+            response.read()
+
+
+class Cluster:
+    """``tools/cluster.py start`` in a folder of its own, searches only."""
+
+    def __init__(self, index_dir: Path, folder: Path, processes: int = 2) -> None:
+        self.port = free_ports(1)[0]
+        self.folder = folder
+        self.log = (folder / "cluster-output.txt").open("w")
+        env = os.environ | {"BLMK_ADMIN_API": "off", "BLMK_ANALYTICS_FILE": ""}
+        command = [sys.executable, str(REPO / "tools" / "cluster.py"), "start"]
+        command += ["--port", str(self.port), "--index", str(index_dir)]
+        command += ["--processes", str(processes), "--folder", str(folder / "cluster")]
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 120
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                output = (folder / "cluster-output.txt").read_text()
+                raise RuntimeError(f"the cluster did not start:\n{output}")
+            time.sleep(0.2)
+
+    def _ready(self) -> bool:
+        url = f"http://127.0.0.1:{self.port}/health/ready"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def pids(self) -> list[int]:
+        """The blmk-serve processes, nginx's master and its workers."""
+        files = sorted((self.folder / "cluster").glob("*.pid"))
+        pids = [int(path.read_text().split()[0]) for path in files]
+        nginx = int((self.folder / "cluster" / "nginx.pid").read_text().split()[0])
+        return pids + children(nginx)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.log.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=10_000, help="generated HTML pages")
+    parser.add_argument("--seconds", type=float, default=20.0, help="each uncached run")
+    parser.add_argument("--clients", type=int, default=8, help="closed-loop connections")
+    parser.add_argument("--work", type=Path, default=REPO / "var" / "bench", help="sites kept here")
+    args = parser.parse_args(argv)
+    try:
+        find_nginx()
+    except ClusterError as error:
+        print(f"bench.cluster: {error}", file=sys.stderr)
+        return 2
+    print(f"blmk-search behind nginx, {args.pages:,} pages; {machine()}", flush=True)
+    # Two cores are easily shared: a busy machine shows here, and in every figure below.
+    print("  load average before: " + ", ".join(f"{n:.2f}" for n in os.getloadavg()), flush=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    index_dir = index_for(args.work, args.pages)
+    per_run = int(args.seconds * MOST_PER_SECOND)
+    queries = query_sets(unseen=2 * per_run + 200)
+    warm_paths = [search_path(q) for q in queries.unseen[:200]]
+    unseen = [search_path(q) for q in queries.unseen[200:]]
+    straight_paths, cluster_paths = unseen[:per_run], unseen[per_run:]
+    popular = [search_path(queries.popular[0])]
+    rows: list[list[str]] = []
+    with tempfile.TemporaryDirectory(prefix="cluster-", dir=args.work) as tmp:
+        folder = Path(tmp)
+        env = {"BLMK_ANALYTICS_FILE": ""}
+        print("  1 process, straight ...", flush=True)
+        server = Server(index_dir, env=env, log=folder / "straight.log")
+        try:
+            warm(server.port, warm_paths + popular)
+            # Cached first, in both set-ups: after a heavy load a process answers a little
+            # slower for a while, which has nothing to do with nginx.
+            one_cached = load(server.port, popular, 1, CACHED_SECONDS, folder)
+            one = measured(
+                [server.process.pid],
+                lambda: load(server.port, straight_paths, args.clients, args.seconds, folder),
+            )
+        finally:
+            server.stop()
+        print("  2 processes behind nginx ...", flush=True)
+        cluster = Cluster(index_dir, folder)
+        try:
+            # Each process warms on its own: nginx spreads the warm-up over both.
+            warm(cluster.port, warm_paths + popular * 4)
+            two_cached = load(cluster.port, popular, 1, CACHED_SECONDS, folder)
+            two = measured(
+                cluster.pids(),
+                lambda: load(cluster.port, cluster_paths, args.clients, args.seconds, folder),
+            )
+        finally:
+            cluster.stop()
+    clients = f"{args.clients} clients"
+    for run, sent in ((one, straight_paths), (two, cluster_paths)):
+        if run.requests > len(sent):
+            print(f"  note: {run.requests:,} searches but {len(sent):,} queries: some repeated")
+    rows += [
+        one.row("uncached, each query once", f"1 process, straight, {clients}"),
+        two.row(
+            "uncached, each query once",
+            f"2 processes behind nginx, {clients}",
+            f"throughput {two.per_second / one.per_second:.2f}× 1 process (target ≥ 1.7)",
+        ),
+        one_cached.row("cached, one query repeated", "1 process, straight, 1 client"),
+        two_cached.row(
+            "cached, one query repeated",
+            "through nginx, 1 client",
+            f"p50 {two_cached.p50_ms / one_cached.p50_ms:.2f}× straight (target ≤ 1.5)",
+        ),
+    ]
+    table(
+        f"Searches over HTTP, 127.0.0.1 ({args.seconds:g} s uncached, {CACHED_SECONDS:g} s cached)",
+        ["searches", "setup", "requests", "per second", "p50 ms", "p99 ms", "outcome"],
+        rows,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
