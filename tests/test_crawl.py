@@ -189,6 +189,11 @@ def test_a_recrawl_with_nothing_changed_asks_only_conditionally_and_publishes_no
     ]
     assert unconditional == []
     assert all(r.status == 304 for r in again)
+    # The file over the size limit was never read, yet it is remembered: not asked for again
+    # (its sitemap date is older than the first crawl), or asked "changed?".
+    too_large = [r for r in crawled.second_requests if r.path == crawled.site.too_large]
+    assert all("if-none-match" in r.headers for r in too_large)
+    assert crawled.lines()[crawled.url(crawled.site.too_large)]["code"] == "too_large"
     assert "nothing changed" in crawled.second.stdout
     assert IndexStore(crawled.index).current().name == crawled.version_after_first
 

@@ -52,7 +52,11 @@ PER_HOST = 2
 # Sitemap files read at most (an index of indexes cannot make a crawl read without end).
 MAX_SITEMAPS = 50
 # Pages read but not indexed; their records keep their validators for the next crawl.
-SKIPS = {"noindex": "marked noindex", "not_a_page": "not an HTML page or a PDF"}
+SKIPS = {
+    "noindex": "marked noindex",
+    "not_a_page": "not an HTML page or a PDF",
+    "too_large": "too large",
+}
 # Outcomes, in the order reports list them.
 OUTCOMES = ("fetched", "unchanged", "skipped", "failed", "removed")
 
@@ -397,6 +401,18 @@ class Crawl:
 
     def _error(self, url: str, answer: Fetched) -> None:
         code = answer.error or "failed"
+        validated = answer.final_url == url and (answer.etag or answer.last_modified)
+        if code == "too_large" and validated:  # remembered, so the next crawl asks "changed?"
+            self.records[url] = UrlRecord(
+                site=self.site,
+                doc_id=url,
+                skip=code,
+                body="",
+                content_hash="",
+                fetched_at=utc_now().isoformat(),
+                etag=answer.etag,
+                last_modified=answer.last_modified,
+            )
         if code in ("robots", "other_host", "too_large"):
             self._drop(url, "skipped", code, answer.message)
         else:
