@@ -331,7 +331,7 @@ class _Build:
             return self._unchanged(current, len(changes.unchanged))
         version = self.store.new_version()
         try:
-            crawled = self._crawl(urls_before, version) if self.crawl else None
+            crawled = self._crawl(urls_before, current, version) if self.crawl else None
             if corpus_unchanged and current and crawled and not crawled.changed_from(urls_before):
                 shutil.rmtree(version)
                 return self._unchanged(current, len(changes.unchanged), crawled)
@@ -373,9 +373,10 @@ class _Build:
         self.store.prune(self.settings.keep_versions)
         return report
 
-    def _crawl(self, urls_before: dict[str, UrlRecord], version: Path) -> CrawlResult:
+    def _crawl(
+        self, urls_before: dict[str, UrlRecord], current: Path | None, version: Path
+    ) -> CrawlResult:
         assert self.crawl is not None
-        current = self.store.current()
         copies = current / WEB_FOLDER if current else None
         return Crawl(self.crawl, urls_before, version / WEB_FOLDER, self.progress, copies).run()
 

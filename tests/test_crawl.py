@@ -343,3 +343,16 @@ def test_indexing_an_unchanged_url_now_publishes_nothing(small_site) -> None:
     )
     assert report.published is False
     assert IndexStore(settings.index_dir).current() == published
+
+
+def test_a_saved_copy_gone_from_the_version_is_reported_and_nothing_published(small_site) -> None:
+    website, _, settings = small_site
+    crawl(website, settings)
+    published = IndexStore(settings.index_dir).current()
+    assert published is not None
+    for copy in (published / "web").iterdir():
+        copy.unlink()  # a version folder damaged by hand
+    website.put(CAMPAIGN, campaign_page(in_sitemap=False))  # a change: a version to publish
+    with pytest.raises(BuildError, match="crawl again with --full"):
+        crawl(website, settings)
+    assert IndexStore(settings.index_dir).current() == published

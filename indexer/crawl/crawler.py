@@ -40,9 +40,8 @@ from indexer.crawl.pages import header_directives, read_page
 from indexer.crawl.robots import RobotsRules
 from indexer.crawl.sitemaps import SitemapError, parse_sitemap
 from indexer.crawl.urls import normalise, same_site, site_of
-from indexer.errors import CrawlError, UnsupportedFile
-from indexer.extract import sniff
-from indexer.extract.html import decode_html, looks_like_html
+from indexer.errors import CrawlError
+from indexer.extract import content_kind
 from indexer.manifest import UrlRecord
 
 # The crawler's product token: robots.txt groups for it apply, and it leads the User-Agent.
@@ -378,14 +377,14 @@ class Crawl:
             self._error(url, answer)
             return
         if answer.final_url != url:
-            if answer.final_url in self.records or answer.final_url in self.seen - {url}:
-                self._line(url, "unchanged", "redirect", f"redirects to {answer.final_url}")
-                self.seen.add(answer.final_url)
+            target = answer.final_url
+            self._line(url, "unchanged", "redirect", f"redirects to {target}")
+            handled = target in self.records or target in self.seen
+            self.seen.add(target)
+            if handled:  # read already, or queued to be read on its own
                 return
-            self.seen.add(answer.final_url)
-            self.reached.add(answer.final_url)
-            self._line(url, "unchanged", "redirect", f"redirects to {answer.final_url}")
-            url = answer.final_url
+            self.reached.add(target)
+            url = target
         before = self.previous.get(url)
         if answer.status == 304 and before is not None:
             self._carry(url, _validated(before, answer), depth, "not_modified", "not modified")
@@ -421,7 +420,7 @@ class Crawl:
     def _read(self, url: str, depth: int, answer: Fetched) -> None:
         """A 200: what the content is, whether to index it, where its links go."""
         noindex, nofollow = header_directives(answer.robots_header, TOKEN)
-        kind = _kind(answer.body)
+        kind = content_kind(answer.body)
         links: list[str] = []
         doc_id = url
         note = ""
@@ -558,16 +557,3 @@ def _validated(record: UrlRecord, answer: Fetched) -> UrlRecord:
 
 def _parse_stamp(record: UrlRecord) -> datetime:
     return datetime.fromisoformat(record.fetched_at)
-
-
-def _kind(body: bytes) -> str:
-    """ "pdf", "html" or "other", by the bytes alone."""
-    kind = sniff(body)
-    if kind == "pdf":
-        return "pdf"
-    try:
-        if kind == "text" and looks_like_html(decode_html(body[:65536])):
-            return "html"
-    except UnsupportedFile:  # text in an encoding it does not declare
-        pass
-    return "other"

@@ -64,6 +64,20 @@ def sniff(data: bytes) -> str:
     return "text"
 
 
+def content_kind(data: bytes) -> str:
+    """ "pdf", "html" or "other", by the bytes alone: what a fetched response is, whatever
+    its URL or its Content-Type says."""
+    kind = sniff(data)
+    if kind == "pdf":
+        return "pdf"
+    try:
+        if kind == "text" and looks_like_html(decode_html(data[:65536])):
+            return "html"
+    except UnsupportedFile:  # text that cannot be decoded
+        pass
+    return "other"
+
+
 def check_content(name: str, data: bytes) -> None:
     """``UnsupportedFile`` unless ``data`` is what ``name`` says and a build would read it:
     the same tests a build applies, so a file accepted before it is indexed gets indexed."""
@@ -145,16 +159,16 @@ def extract_fetched(source: WebSource, settings: IndexerSettings) -> Document:
     file's come from its folders; the page's own canonical link was already weighed by the
     crawler, so it is not read again here."""
     data = read_source(source.path, settings.max_file_bytes)
-    kind = sniff(data)
+    kind = content_kind(data)
     path = unquote(urlsplit(source.url).path).lstrip("/")
     folders = facets_from_path(path)
     common = _Common(id=source.url, path=path, url=source.url, scope=folders.scope)
     if kind == "pdf":
         doc = _pdf_document(Path(path or "document"), data, settings, common, folders)
-    elif kind == "text" and looks_like_html(decode_html(data[:65536])):
+    elif kind == "html":
         doc = _html_document(data, settings, common, folders, canonical=False)
     else:
-        raise UnsupportedFile(f"not a page: the response holds {kind} data, not HTML or PDF")
+        raise UnsupportedFile("not a page: the response holds neither HTML nor a PDF")
     doc.source = "web"
     doc.content_hash = hashlib.sha256(data).hexdigest()
     return doc
