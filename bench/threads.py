@@ -1,6 +1,6 @@
 """Uncached searches from several threads of one process: how far they overlap.
 
-    python -m bench.threads [--pages 10000] [--threads 1 2 4] [--index DIR]
+    python -m bench.threads [--pages 10000] [--threads 1 2 4] [--index DIR] [--own-service]
 
 A process answers searches on a pool of threads (waitress's), but Python runs one thread at a
 time, so two searches overlap only where the code waits outside the interpreter: where numpy
@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.speed import REPO, machine, service_for, site_for, table
 from bench.synthetic import query_sets
 from indexer import IndexerSettings, IndexStore, build_index
-from search_api.engine.service import SearchRequest
+from search_api.engine.service import SearchRequest, SearchService
 
 
 def index_for(work: Path, pages: int) -> Path:
@@ -34,16 +34,22 @@ def index_for(work: Path, pages: int) -> Path:
     return index_dir
 
 
-def run(index_dir: Path, queries: list[str], threads: int) -> tuple[float, list[float]]:
-    """Every query once, shared out among ``threads``; the wall time and each latency."""
-    service = service_for(index_dir, cache=False)
-    for query in queries[:20]:  # warm: postings read, arrays decoded
-        service.search(SearchRequest(q=query))
+def run(
+    index_dir: Path, queries: list[str], threads: int, own_service: bool = False
+) -> tuple[float, list[float]]:
+    """Every query once, shared out among ``threads``; the wall time and each latency. With
+    ``own_service`` each thread searches a ``SearchService`` of its own, with its own searcher
+    and lock: no thread ever waits for another's lock, the most any narrower locking could
+    let searches overlap."""
+    services = [service_for(index_dir, cache=False) for _ in range(threads if own_service else 1)]
+    for service in services:
+        for query in queries[:20]:  # warm: postings read, arrays decoded
+            service.search(SearchRequest(q=query))
     latencies: list[float] = []
     lock = threading.Lock()
     shares = [queries[n::threads] for n in range(threads)]
 
-    def work(share: list[str]) -> None:
+    def work(service: SearchService, share: list[str]) -> None:
         mine = []
         for query in share:
             started = time.perf_counter()
@@ -52,13 +58,19 @@ def run(index_dir: Path, queries: list[str], threads: int) -> tuple[float, list[
         with lock:
             latencies.extend(mine)
 
-    workers = [threading.Thread(target=work, args=(share,)) for share in shares]
+    workers = [
+        threading.Thread(target=work, args=(services[n % len(services)], share))
+        for n, share in enumerate(shares)
+    ]
     started = time.perf_counter()
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    return time.perf_counter() - started, latencies
+    seconds = time.perf_counter() - started
+    for service in services:
+        service.close()
+    return seconds, latencies
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,13 +80,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--passes", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--index", type=Path, help="an index root already built")
     parser.add_argument("--work", type=Path, default=REPO / "var" / "bench")
+    parser.add_argument(
+        "--own-service",
+        action="store_true",
+        help="each thread its own SearchService (own searcher and lock), besides the shared one",
+    )
     args = parser.parse_args(argv)
     index_dir = args.index or index_for(args.work, args.pages)
     queries = list(query_sets(searches=10, unseen=1000).unseen)
     print(f"Uncached unseen searches, {len(queries)} queries, {index_dir}; {machine()}")
     rows, single = [], None
-    for threads in args.threads:
-        runs = [run(index_dir, queries, threads) for _ in range(args.passes)]
+    setups = [(threads, False) for threads in args.threads]
+    if args.own_service:
+        setups += [(threads, True) for threads in args.threads if threads > 1]
+    for threads, own_service in setups:
+        runs = [run(index_dir, queries, threads, own_service) for _ in range(args.passes)]
         seconds = statistics.median(wall for wall, _ in runs)
         latencies = sorted(runs[0][1])
         rate = len(queries) / seconds
@@ -82,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             [
                 str(threads),
+                "one each" if own_service else "shared",
                 f"{rate:,.0f}",
                 f"{latencies[len(latencies) // 2] * 1000:.2f}",
                 f"{latencies[int(len(latencies) * 0.99)] * 1000:.2f}",
@@ -90,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     table(
         f"Threads of one process (median of {args.passes} runs)",
-        ["threads", "searches/s", "p50 ms", "p99 ms", "÷ 1 thread"],
+        ["threads", "service", "searches/s", "p50 ms", "p99 ms", "÷ 1 thread"],
         rows,
     )
     return 0
