@@ -240,15 +240,15 @@ def one_pass(
     print("    2 processes behind nginx ...", flush=True)
     cluster = Cluster(index_dir, folder)
     try:
-        # Each process warms on its own: nginx spreads the warm-up over both.
-        warm(cluster.port, warm_paths + popular * 4)
-        for port in cluster.ports():
+        # Each process warms on its own: nginx spreads the warm-up over both. The popular
+        # query is asked of each straight, so both have its answer cached.
+        warm(cluster.port, warm_paths)
+        ports = cluster.ports()
+        for port in ports:
             warm(port, popular)
         # Cached before the heavy load: after it a process answers a little slower for a
         # while, which has nothing to do with nginx.
-        straight_cached, proxied_cached = paired(
-            cluster.ports()[0], cluster.port, popular[0], CACHED_SECONDS
-        )
+        straight_cached, proxied_cached = paired(ports[0], cluster.port, popular[0], CACHED_SECONDS)
         two = measured(
             cluster.pids(),
             lambda: load(cluster.port, unseen, args.clients, args.seconds, folder),
@@ -282,18 +282,17 @@ def paired(straight_port: int, proxy_port: int, path: str, seconds: float) -> tu
     finally:
         for connection in connections.values():
             connection.close()
-    runs = []
-    for port, taken in latencies.items():
-        runs.append(
-            Run(
-                requests=len(taken),
-                per_second=len(taken) / seconds,
-                p50_ms=percentile(taken, 0.50) * 1000,
-                p99_ms=percentile(taken, 0.99) * 1000,
-                not_ok=not_ok[port],
-            )
+    straight, proxied = (
+        Run(
+            requests=len(taken),
+            per_second=len(taken) / seconds,
+            p50_ms=percentile(taken, 0.50) * 1000,
+            p99_ms=percentile(taken, 0.99) * 1000,
+            not_ok=not_ok[port],
         )
-    return runs[0], runs[1]
+        for port, taken in latencies.items()
+    )
+    return straight, proxied
 
 
 def main(argv: list[str] | None = None) -> int:
