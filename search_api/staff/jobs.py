@@ -13,7 +13,10 @@ address elsewhere is refused before a job starts.
 
 Each job is also written to the state folder (``jobs/<id>.json``) as it starts, as it goes
 (at most once a second) and as it ends, so that any server process sharing the state folder
-answers GET /admin/jobs/{id} for it, not only the one running it.
+answers GET /admin/jobs/{id} for it, not only the one running it. While it runs, its process
+holds a lock on ``jobs/<id>.lock``, which the operating system drops when the process ends,
+however it ends: a job whose file says it is still going but whose lock anyone can take was
+cut off (the process was killed, or stopped by a restart) and is answered as failed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,7 @@ from indexer import (
     BuildLock,
     ChecksFailed,
     CrawlPlan,
+    FileLock,
     IndexerError,
     IndexerSettings,
     IndexStore,
@@ -61,6 +65,11 @@ KEEP_JOBS = 50
 # A running job's file is rewritten at most this often with its progress.
 SAVE_PROGRESS_SECONDS = 1.0
 _JOB_ID = re.compile(r"[0-9a-f]{12}")
+UNFINISHED = ("queued", "running")
+INTERRUPTED = (
+    "interrupted: the server process running this job stopped (it was restarted, shut down or"
+    " killed) before the job ended; the job published nothing, so start it again"
+)
 
 Progress = Callable[[int, int], None]
 # What a job does once its thread runs: builds with this progress callback and verifier, and
@@ -200,6 +209,15 @@ class IndexJobs:
             with BuildLock(self.settings.index_dir):  # refuse now if a command-line build runs
                 pass
             job = IndexJob(id=secrets.token_hex(6), kind=kind, started_by=by)
+            # Held from before the file says "queued" until after it says how the job ended.
+            alive = ExitStack()
+            try:
+                alive.enter_context(FileLock(self._alive_path(job.id), blocking=False))
+            except OSError:
+                log.exception(
+                    "could not lock index job %s: other processes may answer it as interrupted",
+                    job.id,
+                )
             self._jobs[job.id] = job
             for old in list(self._jobs)[:-KEEP_JOBS]:
                 del self._jobs[old]
@@ -207,15 +225,34 @@ class IndexJobs:
         self._save(job)
         self._forget_old_files()
         threading.Thread(
-            target=self._run, args=(job, work), name=f"index-{job.id}", daemon=True
+            target=self._run, args=(job, work, alive), name=f"index-{job.id}", daemon=True
         ).start()
         return job
 
     def get(self, job_id: str) -> IndexJob | None:
-        """The job, from this process's memory or from the file another process wrote."""
+        """The job, from this process's memory or from the file another process wrote; a
+        job whose process ended before it did, as failed (``INTERRUPTED``)."""
         job = self._jobs.get(job_id)
         if job is not None or not _JOB_ID.fullmatch(job_id):
             return job
+        job = self._read(job_id)
+        if job is None or job.state not in UNFINISHED:
+            return job
+        try:
+            with FileLock(self._alive_path(job_id), blocking=False):
+                # Taken: no process is running the job. Read again, as it may have ended
+                # between the first read and the lock.
+                job = self._read(job_id)
+                if job is not None and job.state in UNFINISHED:
+                    job.state, job.error = "failed", INTERRUPTED
+                    self._save(job)  # so, from now on, for everyone
+        except BlockingIOError:
+            pass  # its process holds the lock: it is still going
+        except OSError:
+            log.exception("could not check whether index job %s is still running", job_id)
+        return job
+
+    def _read(self, job_id: str) -> IndexJob | None:
         try:
             return IndexJob.from_json(json.loads((self._folder / f"{job_id}.json").read_text()))
         except (OSError, ValueError, KeyError, TypeError):
@@ -224,6 +261,9 @@ class IndexJobs:
     @property
     def _folder(self) -> Path:
         return self.settings.state_dir / "jobs"
+
+    def _alive_path(self, job_id: str) -> Path:
+        return self._folder / f"{job_id}.lock"
 
     def _save(self, job: IndexJob) -> None:
         """The job's file, for the other processes; a failed write costs only them the view."""
@@ -234,11 +274,12 @@ class IndexJobs:
             log.exception("could not save index job %s for the other server processes", job.id)
 
     def _forget_old_files(self) -> None:
-        """Keeps the newest ``KEEP_JOBS`` job files."""
+        """Keeps the newest ``KEEP_JOBS`` job files (and their locks)."""
         with suppress(OSError):
             files = sorted(self._folder.glob("*.json"), key=lambda path: path.stat().st_mtime)
             for old in files[:-KEEP_JOBS]:
                 old.unlink(missing_ok=True)
+                old.with_suffix(".lock").unlink(missing_ok=True)
 
     def running(self) -> IndexJob | None:
         """The job running now, if any (another may start as soon as this returns)."""
@@ -247,7 +288,7 @@ class IndexJobs:
     def last_report(self) -> dict[str, Any] | None:
         return IndexStore(self.settings.index_dir).last_build()
 
-    def _run(self, job: IndexJob, work: Work) -> None:
+    def _run(self, job: IndexJob, work: Work, alive: ExitStack) -> None:
         started = time.perf_counter()
         job.state, job.started_at = "running", utc_stamp()
 
@@ -275,6 +316,7 @@ class IndexJobs:
             job.finished_at = utc_stamp()
             job.seconds = round(time.perf_counter() - started, 3)
             self._save(job)
+            alive.close()
             with self._lock:
                 self._running = None
             self._record_end(job)
