@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.client
+import urllib.parse
 from pathlib import Path
 
 import falcon.testing
@@ -12,6 +14,7 @@ from indexer.config import IndexerSettings
 from search_api.engine.service import SearchService
 from search_api.http.app import create_app
 from search_api.http.settings import Settings
+from search_api.staff.analytics import QueryLog
 from tests.conftest import html_page, write_corpus
 
 
@@ -226,3 +229,49 @@ def test_only_configured_sites_may_read_answers_cross_origin(service: SearchServ
         "/search", headers={"Origin": "https://www.example.nhs.uk"}
     )
     assert "access-control-allow-origin" not in unconfigured.headers
+
+
+# Paths whose answer is the same from one request to the next, and paths whose answer carries
+# a timing or a clock (so only their length's presence is compared).
+SAME_EVERY_TIME = [
+    "/openapi.json",
+    "/static/site.css",
+    "/health/live",
+    "/documents/news/no-such-page.html",
+    "/search?per_page=1000",
+]
+CHANGING = ["/", "/?q=green+plan", "/search?q=green+plan", "/suggest?q=gre", "/health"]
+
+
+def _ask(base: str, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    address = urllib.parse.urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("path", SAME_EVERY_TIME + CHANGING)
+def test_head_answers_as_get_does_without_the_body(corpus_server: str, path: str) -> None:
+    get_status, get_headers, get_body = _ask(corpus_server, "GET", path)
+    status, headers, body = _ask(corpus_server, "HEAD", path)
+    assert status == get_status != 405 and body == b""
+    assert headers["Content-Type"] == get_headers["Content-Type"]
+    if path in SAME_EVERY_TIME:
+        assert int(headers["Content-Length"]) == len(get_body)
+    else:
+        assert int(headers["Content-Length"]) > 0
+
+
+def test_a_head_search_is_not_counted(service: SearchService) -> None:
+    queries = QueryLog(min_count=1)
+    client = falcon.testing.TestClient(create_app(service, queries=queries))
+    for path in ("/search", "/"):
+        assert client.simulate_head(path, params={"q": "green plan"}).status_code == 200
+    assert queries.report(1, 10)["weeks"][0]["searches"] == 0
+    client.simulate_get("/search", params={"q": "green plan"})
+    assert queries.report(1, 10)["weeks"][0]["searches"] == 1

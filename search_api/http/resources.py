@@ -1,4 +1,11 @@
-"""HTTP resources: read the request, call one service method, return its result as JSON."""
+"""HTTP resources: read the request, call one service method, return its result as JSON.
+
+Every public GET also answers HEAD (``on_head = on_get``): Falcon sends the same status and
+headers, the body's length included, and no body. Load balancers, uptime monitors and link
+checkers ask with HEAD, and HTTP requires a server to support it wherever it supports GET.
+A HEAD search is not counted in the query analytics: it is a machine checking a link, not a
+person searching.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +36,11 @@ class SearchResource:
         request = parse_search_request(req)
         answer = self.service.search(request)
         req.context.result_count = answer["total"]
-        self.queries.count_search(request, answer, req.referer)
+        if req.method == "GET":
+            self.queries.count_search(request, answer, req.referer)
         resp.media = answer
+
+    on_head = on_get
 
 
 class SuggestResource:
@@ -45,6 +55,8 @@ class SuggestResource:
         req.context.result_count = len(answer["suggestions"])
         resp.media = answer
 
+    on_head = on_get
+
 
 class DocumentResource:
     def __init__(self, service: SearchService) -> None:
@@ -56,6 +68,8 @@ class DocumentResource:
             raise http_error("document_not_found", f"no document with id {doc_id!r}")
         resp.media = document
 
+    on_head = on_get
+
 
 class HealthResource:
     def __init__(self, service: SearchService) -> None:
@@ -64,6 +78,8 @@ class HealthResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.service.health()
 
+    on_head = on_get
+
 
 class LivenessResource:
     """GET /health/live: the process answers. Nothing else is checked, so that a service
@@ -71,6 +87,8 @@ class LivenessResource:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "live"}
+
+    on_head = on_get
 
 
 class ReadinessResource:
@@ -90,6 +108,8 @@ class ReadinessResource:
             raise http_error("not_ready", str(error)) from error
         resp.media = {"status": "ready", "version": health["index_version"]}
 
+    on_head = on_get
+
 
 class OpenApiResource:
     """GET /openapi.json: the API's description, shipped beside the code it describes (a test
@@ -101,6 +121,8 @@ class OpenApiResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_JSON
         resp.data = self.document
+
+    on_head = on_get
 
 
 class SearchPage:
@@ -128,8 +150,11 @@ class SearchPage:
             return
         if response is not None:
             req.context.result_count = response["total"]
-            self.queries.count_search(request, response, req.referer)
+            if req.method == "GET":
+                self.queries.count_search(request, response, req.referer)
         resp.text = render_search_page(request, response)
+
+    on_head = on_get
 
 
 SECURITY_HEADERS = {
