@@ -261,18 +261,20 @@ def searches_logged(log: Path) -> int:
 @pytest.mark.slow
 def test_kill_9_of_one_process_loses_no_search(cluster: Cluster) -> None:
     victim = cluster.servers[-1]
-    with steady_load(cluster.port) as load:
-        time.sleep(LOAD_SECONDS / 3)
-        # nginx spreads the searches: both processes have answered some by now.
-        assert all(searches_logged(cluster.log(p)) for p in cluster.servers)
-        pid = cluster.pid(victim)
-        os.kill(pid, signal.SIGKILL)
-        wait_for(lambda: not running(pid), 5, f"blmk-serve (pid {pid}) to die")
-        assert ready_version(victim) is None
-    assert load.failures == [], "\n".join(load.failures[:20])
-
-    # Back for the next tests: the tool starts it again on the same port.
-    done = cluster.tool("restart", "--only", str(victim))
+    pid = cluster.pid(victim)
+    try:
+        with steady_load(cluster.port) as load:
+            time.sleep(LOAD_SECONDS / 3)
+            # nginx spreads the searches: both processes have answered some by now.
+            assert all(searches_logged(cluster.log(p)) for p in cluster.servers)
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not running(pid), 5, f"blmk-serve (pid {pid}) to die")
+            assert ready_version(victim) is None
+        assert load.failures == [], "\n".join(load.failures[:20])
+    finally:
+        # Back for the next tests, whatever happened here: the tool starts it again on the
+        # same port.
+        done = cluster.tool("restart", "--only", str(victim))
     assert done.returncode == 0, done.stdout + done.stderr
     assert ready_version(victim) is not None
     assert cluster.pid(victim) != pid

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.server
 # and a loaded test machine, not the drain itself.
 MARGIN_SECONDS = 15
 ADMIN_TOKEN = "lifecycle-break-glass"
+REPO = Path(__file__).resolve().parent.parent
 CLIENT = "203.0.113.7"  # a documentation address (RFC 5737), as a proxy would forward it
 
 
@@ -82,6 +84,10 @@ def running(index: Path, env: dict[str, str], *options: str) -> Iterator[Running
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"blmk-serve did not start: {server.printed()}")
                 time.sleep(0.05)
+            # The probe's own connection is answered, but the server has a moment of its own
+            # work left on it (closing it, forgetting the request): let it, so that a test
+            # counting requests in flight counts only its own.
+            time.sleep(0.2)
             yield server
         finally:
             if process.poll() is None:
@@ -255,3 +261,59 @@ def test_client_addresses_come_from_the_trusted_proxy_only(
     # Public requests carry no address, through the proxy or not.
     searches = [line for line in access if line["path"].startswith(("/search", "/health"))]
     assert searches and all("client" not in line for line in searches)
+
+
+# A server whose process dies the moment it has handed its connection one write: as if killed
+# at the worst time for a proxy, after some of a response and before the rest.
+DIES_AFTER_ONE_WRITE = """
+import os, sys
+from waitress.channel import HTTPChannel
+from search_api.http.lifecycle import DrainingServer, Lifecycle
+
+handed_over = HTTPChannel.write_soon
+
+def write_then_die(channel, data):
+    handed_over(channel, data)
+    os._exit(9)
+
+HTTPChannel.write_soon = write_then_die
+
+def app(environ, start_response):
+    body = b"x" * 5000
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5000")])
+    return [body]
+
+server = DrainingServer(app, Lifecycle(), drain_seconds=1, host="127.0.0.1",
+                        port=int(sys.argv[1]), threads=1)
+print("serving", flush=True)
+server.run()
+"""
+
+
+def test_a_process_killed_between_writes_sends_a_whole_response_or_none() -> None:
+    """A proxy can ask another process when it got nothing, never when it has passed on a
+    response's head: so the head and the body leave in one write."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-c", DIES_AFTER_ONE_WRITE, str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "serving"
+        with closing(socket.create_connection(("127.0.0.1", port), timeout=10)) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            received = b""
+            while chunk := client.recv(65536):
+                received += chunk
+        assert server.wait(timeout=10) == 9  # it died after its one write
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 5000" in head
+    assert body == b"x" * 5000

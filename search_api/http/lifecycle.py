@@ -28,6 +28,14 @@ A connection's work in flight is read from waitress's own records (``HTTPChannel
 request being received, the requests received and not yet answered (waitress keeps each in
 ``requests`` until its response is written, whether it waits for a worker or runs on one),
 and response bytes not yet sent. This module is the only one that reads waitress's insides.
+
+One more thing a process stopped at any moment (``kill -9``, a crash) must not do is leave a
+proxy with half a response. waitress sends a response's head as soon as it is built, then its
+body in a second send; a process killed between the two leaves nginx holding a head it has
+already passed on, too late to ask another process, and the client gets a head and no body.
+Here a response whose body comes in one piece of known length (every answer of this app)
+goes to the connection with its head in one write, so nginx receives either all of it or none
+of it, and retries on another process when it receives none.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ import waitress
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
+from waitress.task import WSGITask
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +92,8 @@ class DrainingServer:
         self.adjustments = self.server.adj
         self.map = _socket_map(self.server)
         self.listeners = [item for item in self.map.values() if isinstance(item, BaseWSGIServer)]
+        for listener in self.listeners:
+            listener.channel_class = _WholeResponseChannel
         self.stop_reason: str | None = None
         self.stop_now_reason: str | None = None
         self._closed = False
@@ -182,6 +193,35 @@ class DrainingServer:
         wasyncore.close_all(self.map)
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=_WORKERS_LEAVE_SECONDS)
         log.info("stopped")
+
+
+class _WholeResponseTask(WSGITask):
+    """A response's head and its whole body handed to the connection in one write (see the
+    module's docstring); anything else (a streamed or chunked body, a body longer than its
+    Content-Length, a file) is written as waitress writes it."""
+
+    def write(self, data: Any) -> None:
+        whole = (
+            self.complete
+            and not self.wrote_header  # type: ignore[has-type]
+            and self.has_body
+            and not self.chunked_response
+            and isinstance(data, bytes)
+            and data
+            and self.content_length is not None
+            and len(data) == self.content_length - self.content_bytes_written
+        )
+        if not whole:
+            super().write(data)
+            return
+        head = self.build_response_header()
+        self.wrote_header = True
+        self.content_bytes_written += len(data)
+        self.channel.write_soon(head + data)
+
+
+class _WholeResponseChannel(HTTPChannel):
+    task_class = _WholeResponseTask
 
 
 def _requests_on(connection: Any) -> int:
