@@ -14,7 +14,7 @@ from pathlib import Path
 
 from indexer import IndexerSettings, IndexStore
 from search_api.http.throttle import FailureThrottle
-from search_api.staff.jobs import INTERRUPTED, IndexJobs
+from search_api.staff.jobs import INTERRUPTED, UNFINISHED, IndexJob, IndexJobs
 from tests.conftest import CORPUS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,6 +42,14 @@ time.sleep(3600)
 """
 
 
+def ended(jobs: IndexJobs, job_id: str, seconds: float = 120) -> IndexJob:
+    """The job once it has ended (or as it is when ``seconds`` are up)."""
+    deadline = time.monotonic() + seconds
+    while (job := jobs.get(job_id)).state in UNFINISHED and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return job
+
+
 def test_an_index_job_started_in_one_process_is_answered_by_another(tmp_path: Path) -> None:
     def settings() -> IndexerSettings:
         return IndexerSettings(
@@ -55,9 +63,7 @@ def test_an_index_job_started_in_one_process_is_answered_by_another(tmp_path: Pa
     job = running.start(full=True)
     seen = other.get(job.id)
     assert seen is not None and seen.kind == "full"
-    deadline = time.monotonic() + 120
-    while running.get(job.id).state in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
+    ended(running, job.id)
     finished = other.get(job.id)
     assert finished.to_json() == running.get(job.id).to_json()
     assert finished.state == "succeeded" and finished.report["indexed"] > 60
@@ -103,11 +109,7 @@ def test_a_job_whose_process_was_killed_is_answered_as_interrupted(tmp_path: Pat
     assert IndexJobs(settings).get(job_id).to_json() == interrupted.to_json()
     # It published nothing, and the build lock died with it: the job can be run again.
     assert IndexStore(settings.index_dir).current() is None
-    again = other.start(full=True)
-    deadline = time.monotonic() + 120
-    while other.get(again.id).state in ("queued", "running") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert other.get(again.id).state == "succeeded"
+    assert ended(other, other.start(full=True).id).state == "succeeded"
     assert IndexStore(settings.index_dir).current() is not None
 
 
