@@ -552,6 +552,7 @@ ABLATIONS: dict[str, Callable[[RankingSettings], RankingSettings]] = {
     "proximity bonus (0.5 <-> 0)": _toggle_proximity,
     "synonyms": lambda r: replace(r, synonym_weight=0.0),
     "synonyms counted as typed": lambda r: replace(r, synonym_weight=1.0),
+    "synonym entry's words all required": lambda r: replace(r, partial_entry_weight=0.0),
     "spelling correction": lambda r: replace(r, correction_weight=0.0),
     "prefix expansion": lambda r: replace(r, expansion_weight=0.0),
     "recency (0 <-> 0.15)": lambda r: replace(
@@ -598,6 +599,10 @@ SWEEP: dict[str, tuple[tuple[float, ...], Callable[[RankingSettings, float], Ran
     "summary weight": ((0.5, 1.5, 3.0), lambda r, v: _fields(r, "field_weights", "summary", v)),
     "synonym weight": ((0.3, 0.5, 0.7, 1.0), lambda r, v: replace(r, synonym_weight=v)),
     "correction weight": ((0.5, 0.8, 1.0), lambda r, v: replace(r, correction_weight=v)),
+    "partial entry weight": (
+        (0.0, 0.3, 0.5, 0.7),
+        lambda r, v: replace(r, partial_entry_weight=v),
+    ),
     "proximity boost": ((0.0, 0.5, 1.0, 2.0), lambda r, v: replace(r, proximity_boost=v)),
     "coverage exponent": ((0.0, 0.5, 1.0, 2.0), lambda r, v: replace(r, coverage_exponent=v)),
 }

@@ -146,6 +146,7 @@ def test_ranking_weights_are_read_from_the_environment() -> None:
             "BLMK_SYNONYM_WEIGHT": "0.25",
             "BLMK_CORRECTION_WEIGHT": "0",
             "BLMK_EXPANSION_WEIGHT": "0.75",
+            "BLMK_PARTIAL_ENTRY_WEIGHT": "0.2",
             "BLMK_PROXIMITY_BOOST": "1",
             "BLMK_COVERAGE_EXPONENT": "-3",
         }
@@ -153,6 +154,7 @@ def test_ranking_weights_are_read_from_the_environment() -> None:
     ranking = settings.ranking
     assert (ranking.synonym_weight, ranking.correction_weight) == (0.25, 0.0)
     assert (ranking.expansion_weight, ranking.proximity_boost) == (0.75, 1.0)
+    assert ranking.partial_entry_weight == 0.2
     assert ranking.coverage_exponent == 0.0  # never negative
     assert Settings.from_env({}).ranking == RankingSettings()
 
@@ -183,6 +185,39 @@ def test_pages_matching_some_of_the_words_are_found_and_ranked_by_what_they_matc
     assert ids(search(service, "flu children"))[0] == (
         "news/2019-10-01-free-flu-vaccination-over-65s-pregnant-women-children.html"
     )
+
+
+def test_a_page_holding_only_some_words_of_a_synonym_entry_is_found_after_one_holding_all(
+    tmp_path: Path,
+) -> None:
+    """Typed words that make a multi-word entry are no tier: a page with only some of them
+    still scores for those (at ``partial_entry_weight``), and a minor word finds nothing."""
+    ordinary = "This page has some ordinary text about local health services in it. " * 4
+    corpus = write_corpus(
+        tmp_path / "corpus",
+        {
+            "both.html": html_page(
+                "Waiting lists", f"<p>Our waiting lists are shorter. {ordinary}</p>"
+            ),
+            "one.html": html_page(
+                "Hip operations", f"<p>The waits for hips are shorter. {ordinary}</p>"
+            ),
+            "minor.html": html_page("Fish and chips", f"<p>Salt and vinegar. {ordinary}</p>"),
+        },
+    )
+    settings = IndexerSettings(corpus_dir=corpus, index_dir=tmp_path / "index")
+    build_index(settings)
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("waiting list, elective care\na and e, a&e\n")
+    service = SearchService(settings.index_dir, synonyms_file=synonyms)
+    assert ids(search(service, "waiting lists")) == ["both.html", "one.html"]
+    assert ids(search(service, "a and e")) == []  # "and" alone is no match
+    required = SearchService(
+        settings.index_dir,
+        synonyms_file=synonyms,
+        ranking=RankingSettings(partial_entry_weight=0.0),
+    )
+    assert ids(search(required, "waiting lists")) == ["both.html"]
 
 
 def test_a_word_most_pages_contain_adds_to_the_score_but_finds_nothing_alone(

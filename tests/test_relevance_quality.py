@@ -42,16 +42,17 @@ from tests.conftest import CORPUS, SHARED_DATA, shared_data
 
 pytestmark = pytest.mark.slow
 
-# Floors: the figures measured on 2026-12-01 less a small margin (the ranking is deterministic,
+# Floors: the figures measured on 2026-12-02 less a small margin (the ranking is deterministic,
 # so one query ranked worse fails). Raise them whenever ranking improves, so the gain is kept;
 # never lower them to let a change through.
-# Sample site, measured: known-item MRR@10 0.911, success@1 0.847; topic nDCG@10 0.890; no
+# Sample site, measured: known-item MRR@10 0.919, success@1 0.864; topic nDCG@10 0.890; no
 # query without results (targets: MRR@10 >= 0.90, none without results).
-SAMPLE_FLOORS = {"mrr_at_10": 0.905, "success_at_1": 0.845, "ndcg_at_10": 0.885}
-# nhs-pages, measured per half (odd: tuned on; even: held out); the SQLite FTS5 reference
+SAMPLE_FLOORS = {"mrr_at_10": 0.915, "success_at_1": 0.86, "ndcg_at_10": 0.885}
+# nhs-pages, measured per half (odd: tuned on; even: held out): MRR@10 0.874 / 0.953,
+# success@1 0.812 / 0.938, nDCG@10 0.876 / 0.806; the SQLite FTS5 reference
 # scores MRR@10 0.847 / 0.914, success@1 0.781 / 0.875, nDCG@10 0.802 / 0.789.
 NHS_FLOORS = {
-    "odd": {"mrr_at_10": 0.855, "success_at_1": 0.81, "ndcg_at_10": 0.873},
+    "odd": {"mrr_at_10": 0.87, "success_at_1": 0.81, "ndcg_at_10": 0.873},
     "even": {"mrr_at_10": 0.95, "success_at_1": 0.935, "ndcg_at_10": 0.803},
 }
 # Cranfield, measured: nDCG@10 0.384, MAP@100 0.316, no question without results; the SQLite

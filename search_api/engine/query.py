@@ -196,7 +196,8 @@ class QueryReader:
             own = " ".join(_term(word) for word in words[start:end])
             added = {_quoted(alt): self.ranking.synonym_weight for alt in alternatives}
             added.pop(own, None)
-            pieces.append(rewrite.group({own: 1.0} | added))
+            partial = self.ranking.partial_entry_weight if end - start > 1 else 0.0
+            pieces.append(rewrite.group({own: 1.0} | added, partial))
             position = end
         pieces.extend(self._expand_word(w, words, rewrite) for w in words[position:])
         return " ".join(pieces)
@@ -241,17 +242,21 @@ class _Rewrite:
     so that Whoosh's parser, which flattens nested ORs, cannot merge them; each placeholder
     is then replaced by a disjunction-max of its alternatives, parsed one by one. A page
     saying both "A&E" and "emergency department" is not twice as relevant to "a and e", and
-    every alternative but the first (what was typed) counts at its weight."""
+    every alternative but the first (what was typed) counts at its weight. When what was
+    typed is several words, a page holding only some of them scores for those at the group's
+    partial weight (``RankingSettings.partial_entry_weight``)."""
 
     def __init__(self) -> None:
         # Each placeholder's alternatives, in order, with their weights: the first one is
         # what was typed, at 1.
         self.groups: dict[str, dict[str, float]] = {}
+        self.partial_weights: dict[str, float] = {}
         self.corrections: dict[str, str] = {}
 
-    def group(self, weighted: dict[str, float]) -> str:
+    def group(self, weighted: dict[str, float], partial_weight: float = 0.0) -> str:
         placeholder = f"qqalt{len(self.groups)}qq"
         self.groups[placeholder] = weighted
+        self.partial_weights[placeholder] = partial_weight
         return placeholder
 
     def parse(self, parser: MultifieldParser, text: str) -> Query | None:
@@ -274,7 +279,22 @@ class _Rewrite:
         ]
         if not options:
             return NullQuery
+        if (part := _any_word_of(options[0], self.partial_weights[placeholder])) is not None:
+            options.insert(1, part)
         return options[0] if len(options) == 1 else DisjunctionMax(options)
+
+
+def _any_word_of(typed: Query, weight: float) -> Query | None:
+    """The typed words of a multi-word entry, any of them, at ``weight``: the entry matches
+    a page holding all its words in full, and one holding only some of them for those, as
+    plain typed words would ("waiting lists" on a page about "waits"). Minor words are left
+    out ("a and e" on a page saying "and")."""
+    if weight <= 0 or not isinstance(typed, And):
+        return None
+    telling = [word for word in typed.subqueries if not is_minor(word)]
+    if not telling:
+        return None
+    return Or(telling, boost=typed.boost * weight)
 
 
 def _placeholder_of(query: Query) -> str | None:

@@ -10,7 +10,9 @@ the figures that chose each parameter, and ``python -m bench.relevance`` reprodu
    applies once to the sum, not to each field apart (as summing per-field BM25 would).
 2. **Alternatives count less than what was typed.** A clause may also match a synonym, a
    spelling correction or a word a ``prefix*`` stands for: each scores at its own weight
-   (below 1), and the clause takes the best of them.
+   (below 1), and the clause takes the best of them. Typed words that make a multi-word
+   synonym entry ("waiting lists") count in full on a page holding them all, and at a
+   lower weight on a page holding only some: a part of the entry is not a tier.
 3. **Coverage is graded, not a tier.** The clauses' scores are added up: missing a rare,
    telling word ("pharmacy") costs that word's large score, missing a word most documents
    contain ("services") almost nothing. An explicit factor, ``coverage ** exponent`` with
@@ -66,6 +68,9 @@ class RankingSettings:
     synonym_weight: float = 0.5
     correction_weight: float = 0.8
     expansion_weight: float = 0.5
+    # The typed words of a multi-word synonym entry ("waiting lists") on a page holding only
+    # some of them: those words' scores, times this (0: the entry's words are all required).
+    partial_entry_weight: float = 0.3
     # The typed words found close together: the bonus is this many times their own score.
     proximity_boost: float = 0.5
     recency: RecencySettings = field(default_factory=RecencySettings)

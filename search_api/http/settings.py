@@ -142,6 +142,9 @@ SERVICE_ENVIRONMENT = (
              "what a spelling correction counts for (0: off; at least 0)"),
     Variable("BLMK_EXPANSION_WEIGHT", "ranking.expansion_weight", at_least(0.0, number),
              "what a word a `prefix*` stands for counts for (at least 0)"),
+    Variable("BLMK_PARTIAL_ENTRY_WEIGHT", "ranking.partial_entry_weight", at_least(0.0, number),
+             "what the typed words of a multi-word synonym count for on a page holding only"
+             " some of them (0: all required; at least 0)"),
     Variable("BLMK_PROXIMITY_BOOST", "ranking.proximity_boost", at_least(0.0, number),
              "bonus for the typed words found close together (0: off; at least 0)"),
     Variable("BLMK_COVERAGE_EXPONENT", "ranking.coverage_exponent", at_least(0.0, number),
